@@ -104,14 +104,18 @@ type retryAfter interface{ RetryAfter() time.Duration }
 
 // IsRetryable reports whether err, or an error it wraps, asks for a retry
 // through a Retryable() bool or Temporary() bool method. Context errors are
-// never retryable.
+// not retryable unless explicitly marked with Retryable() (a backend may mark
+// the deadline of one attempt so).
 func IsRetryable(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var r retryable
 	if errors.As(err, &r) {
-		return r.Retryable()
+		return r.Retryable() // an explicit mark wins, even over a deadline
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return false // context.DeadlineExceeded says Temporary(); the run's deadline is final
 	}
 	var t temporary
 	if errors.As(err, &t) {
