@@ -56,7 +56,8 @@ func WithConcurrency(n int) Option {
 }
 
 // WithRetry sets the attempts per batch (first included; default 5) and the
-// backoff's base and cap (defaults 100ms and 10s). Only errors that
+// backoff's base and cap (defaults 100ms and 10s; a zero base or cap means
+// the default). Only errors that
 // [IsRetryable] reports are retried.
 func WithRetry(attempts int, base, max time.Duration) Option {
 	return func(o *options) {

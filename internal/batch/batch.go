@@ -159,6 +159,10 @@ func (e *tempError) RetryAfter() time.Duration { return e.after }
 func Backoff(n int, base, max time.Duration) time.Duration {
 	d := base
 	for i := 1; i < n && d < max; i++ {
+		if d > max/2 {
+			d = max
+			break
+		}
 		d *= 2
 	}
 	if d > max {
@@ -340,9 +344,12 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 			<-j.done
 			p.Retries += j.retries
 			switch {
-			case j.err != nil && isCtxErr(j.err) && ctx.Err() != nil:
+			case j.err != nil && ctx.Err() != nil:
+				// Cancelled (possibly with a cause, which the job reports as
+				// its error): the run ends with the cancellation.
+				err := context.Cause(ctx)
 				finish()
-				yield(zero, j.err)
+				yield(zero, err)
 				return
 			case j.err != nil:
 				p.Failed += len(j.items)
@@ -385,10 +392,6 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 		}
 		finish()
 	}
-}
-
-func isCtxErr(err error) bool {
-	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 func runJob[T, R any](ctx context.Context, j *job[T, R], work Work[T, R], cfg *Config[T]) {

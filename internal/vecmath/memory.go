@@ -1,0 +1,78 @@
+package vecmath
+
+// Row kernels for exhaustive search over a contiguous slab of vectors, as
+// index/memory keeps them: row i of a slab with dimension d is
+// slab[i*d : (i+1)*d].
+
+// DotRows sets out[i] to the dot product of q and row i of rows, for every
+// i < len(out). rows must hold at least len(out)·len(q) elements.
+func DotRows(q, rows, out []float32) {
+	d := len(q)
+	if len(rows) < len(out)*d {
+		panic("vecmath: rows shorter than len(out)·len(q)")
+	}
+	for i := range out {
+		out[i] = dot8(q, rows[i*d:i*d+d:i*d+d])
+	}
+}
+
+// SquaredL2Rows sets out[i] to the squared Euclidean distance between q and
+// row i of rows, for every i < len(out). rows must hold at least
+// len(out)·len(q) elements.
+func SquaredL2Rows(q, rows, out []float32) {
+	d := len(q)
+	if len(rows) < len(out)*d {
+		panic("vecmath: rows shorter than len(out)·len(q)")
+	}
+	for i := range out {
+		out[i] = squaredL2x8(q, rows[i*d:i*d+d:i*d+d])
+	}
+}
+
+// dot8 is Dot with eight accumulators and no length check; len(b) must be
+// at least len(a). Indexing (rather than re-slicing) after b = b[:len(a)]
+// lets the compiler drop the bounds checks.
+func dot8(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+		s4 += a[i+4] * b[i+4]
+		s5 += a[i+5] * b[i+5]
+		s6 += a[i+6] * b[i+6]
+		s7 += a[i+7] * b[i+7]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// squaredL2x8 is SquaredL2 with eight accumulators and no length check;
+// len(b) must be at least len(a).
+func squaredL2x8(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		d0, d1, d2, d3 := a[i]-b[i], a[i+1]-b[i+1], a[i+2]-b[i+2], a[i+3]-b[i+3]
+		d4, d5, d6, d7 := a[i+4]-b[i+4], a[i+5]-b[i+5], a[i+6]-b[i+6], a[i+7]-b[i+7]
+		s0 += d0 * d0
+		s1 += d1 * d1
+		s2 += d2 * d2
+		s3 += d3 * d3
+		s4 += d4 * d4
+		s5 += d5 * d5
+		s6 += d6 * d6
+		s7 += d7 * d7
+	}
+	for ; i < len(a); i++ {
+		d := a[i] - b[i]
+		s0 += d * d
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
