@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeFolder writes a labeled folder of two shapes: bright squares in the
+// top-left corner ("square") and in the bottom-right corner ("corner").
+func writeFolder(t *testing.T, perClass int) string {
+	t.Helper()
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("path,label\n")
+	for c, label := range []string{"square", "corner"} {
+		for i := range perClass {
+			img := image.NewGray(image.Rect(0, 0, 16, 16))
+			off := c * 8
+			for y := off; y < off+8; y++ {
+				for x := off; x < off+8; x++ {
+					img.SetGray(x, y, color.Gray{Y: uint8(200 + (i*7+x+y)%50)})
+				}
+			}
+			var buf bytes.Buffer
+			require.NoError(t, png.Encode(&buf, img))
+			name := fmt.Sprintf("%s-%d.png", label, i)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644))
+			fmt.Fprintf(&csv, "%s,%s\n", name, label)
+		}
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels.csv"), []byte(csv.String()), 0o644))
+	return dir
+}
+
+func TestRunOnFolder(t *testing.T) {
+	t.Parallel()
+	dir := writeFolder(t, 12)
+	for _, agg := range []string{"mean", "max", "rrf"} {
+		var out, status bytes.Buffer
+		err := run(context.Background(), config{data: dir, class: "corner", bucket: 3, k: 5, seed: 1, agg: agg}, &out, &status)
+		require.NoError(t, err, agg)
+		assert.Contains(t, out.String(), "precision@5 = 1.00 (5 of 5 results are \"corner\")", agg)
+		assert.Contains(t, status.String(), "24/24 images")
+	}
+}
+
+func TestRunPersistentStore(t *testing.T) {
+	t.Parallel()
+	dir := writeFolder(t, 4)
+	store := filepath.Join(t.TempDir(), "idx")
+	var out bytes.Buffer
+	cfg := config{data: dir, class: "square", bucket: 2, k: 2, seed: 1, agg: "max", storeDir: store}
+	require.NoError(t, run(context.Background(), cfg, &out, &bytes.Buffer{}))
+	assert.Contains(t, out.String(), "precision@2 = 1.00")
+	entries, err := os.ReadDir(store)
+	require.NoError(t, err)
+	assert.NotEmpty(t, entries)
+	// Running again on the same directory overwrites the same IDs.
+	out.Reset()
+	require.NoError(t, run(context.Background(), cfg, &out, &bytes.Buffer{}))
+	assert.Contains(t, out.String(), "indexed 8 images")
+}
+
+func TestRunErrors(t *testing.T) {
+	t.Parallel()
+	dir := writeFolder(t, 2)
+	base := config{data: dir, class: "square", bucket: 2, k: 2, seed: 1, agg: "max"}
+	for name, mod := range map[string]func(*config){
+		"unknown class":       func(c *config) { c.class = "circle" },
+		"unknown aggregation": func(c *config) { c.agg = "median" },
+		"missing data":        func(c *config) { c.data = filepath.Join(dir, "nope") },
+		"empty bucket":        func(c *config) { c.bucket = 0 },
+	} {
+		cfg := base
+		mod(&cfg)
+		err := run(context.Background(), cfg, &bytes.Buffer{}, &bytes.Buffer{})
+		assert.Error(t, err, name)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, run(ctx, base, &bytes.Buffer{}, &bytes.Buffer{}), context.Canceled)
+}
