@@ -1,0 +1,197 @@
+package memory_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/memory"
+)
+
+// crashDirEnv switches the test binary into the writer process of TestCrash.
+const crashDirEnv = "SHOAL_MEMORY_CRASH_DIR"
+
+const (
+	crashBatch = 4
+	crashDim   = 16
+	// A small log threshold, so that kills also land during compactions.
+	crashCompactAt = 48 << 10
+)
+
+// crashRecords returns batch b of the writer, deterministically.
+func crashRecords(b int) []index.Record {
+	rng := rand.New(rand.NewPCG(uint64(b), 42))
+	recs := make([]index.Record, crashBatch)
+	for i := range recs {
+		v := make([]float32, crashDim)
+		for j := range v {
+			v[j] = rng.Float32()*2 - 1
+		}
+		recs[i] = index.Record{
+			ID:     fmt.Sprintf("b%05d-%d", b, i),
+			Vector: v,
+			Metadata: index.Metadata{
+				"batch": int64(b), "x": rng.Float64(), "name": fmt.Sprint("n", rng.Uint32()),
+				"odd": b%2 == 1, "tags": []string{"t", strconv.Itoa(i)},
+			},
+		}
+	}
+	return recs
+}
+
+// crashDeletes reports which record the writer deletes after batch b, if any.
+func crashDeletes(b int) (string, bool) {
+	if b%5 != 4 {
+		return "", false
+	}
+	return crashRecords(b - 2)[0].ID, true
+}
+
+// TestCrashHelper is the writer process of TestCrash: it upserts batches
+// forever, printing a line only after each write was acknowledged, until the
+// parent kills it.
+func TestCrashHelper(t *testing.T) {
+	dir := os.Getenv(crashDirEnv)
+	if dir == "" {
+		t.Skip("the writer process of TestCrash; runs only when started by it")
+	}
+	ctx := context.Background()
+	s, err := memory.Open(ctx, dir, memory.WithMetric(index.Euclidean), memory.WithCompactionThreshold(crashCompactAt))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "open:", err)
+		os.Exit(2)
+	}
+	out := bufio.NewWriter(os.Stdout)
+	for b := 0; ; b++ {
+		recs := crashRecords(b)
+		if err := s.Upsert(ctx, "crash", recs); err != nil {
+			fmt.Fprintln(os.Stderr, "upsert:", err)
+			os.Exit(2)
+		}
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.ID
+		}
+		fmt.Fprintf(out, "upserted %d %s\n", b, strings.Join(ids, " "))
+		_ = out.Flush()
+		if id, ok := crashDeletes(b); ok {
+			if err := s.Delete(ctx, "crash", []string{id}); err != nil {
+				fmt.Fprintln(os.Stderr, "delete:", err)
+				os.Exit(2)
+			}
+			fmt.Fprintf(out, "deleted %s\n", id)
+			_ = out.Flush()
+		}
+	}
+}
+
+// TestCrash runs a writer process, SIGKILLs it in mid-stream, and checks that
+// every write it acknowledged is in the reopened store, exactly.
+func TestCrash(t *testing.T) {
+	if os.Getenv(crashDirEnv) != "" {
+		t.Skip("in the writer process")
+	}
+	t.Parallel()
+	for _, killAfter := range []int{120, 260, 400} {
+		t.Run(fmt.Sprint("kill after ", killAfter), func(t *testing.T) {
+			t.Parallel()
+			crashOnce(t, killAfter)
+		})
+	}
+}
+
+func crashOnce(t *testing.T, killAfter int) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+
+	acked := map[int]bool{}        // batches whose Upsert returned nil
+	deleted := map[string]bool{}   // records whose Delete returned nil
+	lastBatch, killed := -1, false // highest acknowledged batch
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		f := strings.Fields(lines.Text())
+		switch {
+		case len(f) == 2+crashBatch && f[0] == "upserted":
+			b, err := strconv.Atoi(f[1])
+			require.NoError(t, err)
+			acked[b] = true
+			lastBatch = max(lastBatch, b)
+		case len(f) == 2 && f[0] == "deleted":
+			deleted[f[1]] = true
+		default:
+			// Test framework output or a line cut by the kill; acks are
+			// whole lines, flushed one by one.
+			continue
+		}
+		if !killed && len(acked) >= killAfter {
+			// Lines already in the pipe still count as acknowledged.
+			require.NoError(t, cmd.Process.Kill())
+			killed = true
+		}
+	}
+	err = cmd.Wait()
+	require.True(t, killed, "writer stopped after %d acks: %v\n%s", len(acked), err, stderr.String())
+	require.Error(t, err, "the writer was killed")
+	require.GreaterOrEqual(t, len(acked), killAfter)
+
+	s, err := memory.Open(t.Context(), dir)
+	require.NoError(t, err, "reopen after the crash")
+	defer s.Close()
+	for b := 0; b <= lastBatch; b++ {
+		require.True(t, acked[b], "batch %d acknowledged out of order", b)
+		recs := crashRecords(b)
+		ids := make([]string, len(recs))
+		for i, r := range recs {
+			ids[i] = r.ID
+		}
+		got, err := s.Fetch(t.Context(), "crash", ids)
+		require.NoError(t, err)
+		gotByID := map[string]index.Record{}
+		for _, r := range got {
+			gotByID[r.ID] = r
+		}
+		for _, want := range recs {
+			g, ok := gotByID[want.ID]
+			switch {
+			case deleted[want.ID]:
+				assert.False(t, ok, "acknowledged delete of %q lost", want.ID)
+			case inFlightDelete(want.ID, lastBatch, deleted):
+				// Its Delete may have been running when the kill came.
+			default:
+				if assert.True(t, ok, "acknowledged record %q (batch %d of %d) lost", want.ID, b, lastBatch) {
+					assert.Equal(t, want, g, "record %q", want.ID)
+				}
+			}
+		}
+	}
+	// Nothing beyond the one batch that may have been in flight.
+	n, err := s.Count(t.Context(), "crash")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, n, (lastBatch+2)*crashBatch)
+	// The reopened store takes writes and keeps them.
+	require.NoError(t, s.Upsert(t.Context(), "crash", crashRecords(lastBatch+100)))
+	t.Logf("killed after %d acknowledged batches, %d deletes; %d records recovered", len(acked), len(deleted), n)
+}
+
+// inFlightDelete reports whether id is the target of a Delete that the writer
+// may have started but not acknowledged: the one after the last batch.
+func inFlightDelete(id string, lastBatch int, deleted map[string]bool) bool {
+	target, ok := crashDeletes(lastBatch)
+	return ok && target == id && !deleted[id]
+}

@@ -1,0 +1,74 @@
+// Package memory is Shoal's embedded [index.VectorStore]: exact nearest
+// neighbour search over vectors held in memory, either in memory only
+// ([New]) or persisted to a directory ([Open]) so that every acknowledged
+// write survives a crash. It needs no server and no cloud account, which
+// makes it the default store, the store of tests, and the storage behind
+// the fake servers of Shoal's backends.
+//
+//	s, err := memory.Open(ctx, "/var/lib/shoal/pool")
+//	...
+//	defer s.Close()
+//	err = s.Upsert(ctx, "fashion-v3", records)
+//	matches, err := s.Query(ctx, index.Query{Namespace: "fashion-v3", Vector: q, TopK: 10})
+//
+// A [Store] also implements [index.Namespacer] and [index.Counter].
+//
+// # Search
+//
+// Each namespace keeps its vectors in one contiguous float32 slab (an ID→slot
+// map finds a record; a delete moves the last record into the freed slot), so
+// a query streams through memory in order. A query scores every record with
+// the kernels of internal/vecmath, keeps the best in a bounded heap and
+// evaluates the metadata filter ([index.Filter.Match]) only for records that
+// score well enough to enter it. A namespace of at least
+// [DefaultParallelThreshold] records is split across goroutines, one heap
+// each, merged at the end. Scores follow [index.Metric]: under Cosine the
+// store keeps each vector as given (Fetch returns what was upserted) with its
+// precomputed inverse norm, and scores the normalised query against it.
+//
+// # Persistence
+//
+// A persistent store keeps two files in its directory, both versioned and
+// checksummed (CRC-32C): store.snap, a snapshot of every record, and
+// store.wal, a write-ahead log of the Upserts and Deletes made since. A write
+// is applied in memory and appended to the log under the store's lock, and
+// synced (one fsync covering every write appended by then) before the call
+// returns. When the log outgrows [WithCompactionThreshold] and the snapshot,
+// the store writes a new snapshot to a temporary file, syncs it, renames it
+// into place and starts a new log; generation numbers in both headers tell a
+// log that the snapshot already covers.
+//
+// Why a log and a snapshot rather than an embedded key-value store such as
+// bbolt: a store of this kind must hold every vector in memory anyway to
+// search it, so the disk only needs to replay history, not serve reads. An
+// append-only log makes a write one sequential append and one fsync (shared
+// by concurrent writers), and loading is one sequential read of the snapshot
+// and the log; a B+tree would add a page-level copy of every vector, random
+// writes and a dependency, and buy nothing the search uses. The format is
+// small enough to specify in a page (see codec.go) and to fuzz.
+//
+// Metadata is stored with a type tag per value, so an int64 comes back as an
+// int64 and a float64 as a float64 after a reload.
+//
+// On Open, a final log entry cut short by a crash (its write never returned,
+// so it was never acknowledged) is dropped and cut from the file. Any other
+// damage — a checksum that fails before the end of the log, a malformed entry,
+// a wrong magic number or version, a snapshot cut short — fails Open with a
+// [*CorruptError] naming the file and byte offset; the store never drops
+// acknowledged data on its own. A lock file (flock) keeps a second store,
+// in this process or another, from opening the same directory.
+//
+// # Errors
+//
+// Calls return the errors of package index: an [*index.ItemError] naming the
+// record for a bad record or ID (wrapping [index.ErrInvalidID],
+// [index.ErrInvalidVector] — which includes an all-zero vector under Cosine —
+// [index.ErrDimension] or [index.ErrInvalidMetadata]); [index.ErrInvalidArgument]
+// for a bad option, namespace name or query; [index.ErrClosed] after Close;
+// the context's error when ctx is done before the call starts its work.
+// [Open] fails with a [*CorruptError] (errors.Is(err, index.ErrCorrupt)) for
+// damaged files and with [ErrLocked] when another store holds the directory.
+// If writing or syncing the log fails, that call returns the I/O error and
+// every later write is refused until the store is reopened, since the log's
+// tail is then unknown; queries keep working.
+package memory

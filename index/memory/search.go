@@ -1,0 +1,148 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/internal/vecmath"
+)
+
+// searchBlock is how many rows are scored per kernel call (and per check of
+// ctx): small enough for the scores to stay in L1, large enough to amortise
+// the call.
+const searchBlock = 256
+
+// Query returns the q.TopK records of q.Namespace nearest to q.Vector among
+// those q.Filter matches, best first, by exact (exhaustive) search. Scores
+// follow [index.Metric]: cosine similarity, dot product or the negated
+// squared Euclidean distance. A namespace that does not exist yields no
+// matches. A large namespace is searched by several goroutines (see
+// [WithParallelism] and [WithParallelThreshold]).
+func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	if err := validNamespace(q.Namespace); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, index.ErrClosed
+	}
+	if err := index.ValidateQuery(q, s.st.dimFor(q.Namespace)); err != nil {
+		return nil, err
+	}
+	vec := q.Vector
+	if s.cfg.metric == index.Cosine {
+		inv, err := inverseNorm(vec)
+		if err != nil {
+			return nil, fmt.Errorf("query vector: %w", err)
+		}
+		vec = slices.Clone(vec)
+		for i := range vec {
+			vec[i] *= inv
+		}
+	}
+	sp := s.st.spaces[q.Namespace]
+	if sp == nil {
+		return []index.Match{}, nil
+	}
+	best, err := s.search(ctx, sp, vec, q.TopK, q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]index.Match, len(best))
+	for i, b := range best {
+		m := index.Match{ID: sp.ids[b.Index], Score: b.Score, Metadata: sp.meta[b.Index].Clone()}
+		if s.cfg.metric == index.Cosine {
+			m.Score = min(max(m.Score, -1), 1) // rounding may step just outside
+		}
+		if q.IncludeVectors {
+			m.Vector = slices.Clone(sp.vector(b.Index))
+		}
+		out[i] = m
+	}
+	return out, nil
+}
+
+// search scores every record of sp against q (normalised under Cosine) and
+// returns the k best that f matches. The caller holds the read lock.
+func (s *Store) search(ctx context.Context, sp *space, q []float32, k int, f index.Filter) ([]vecmath.Scored, error) {
+	n := sp.len()
+	k = min(k, n)
+	workers := 1
+	if n >= s.cfg.parallelRows {
+		workers = min(s.cfg.workers, n)
+	}
+	if workers == 1 {
+		top := vecmath.NewTopK(k)
+		if err := s.scoreRange(ctx, sp, q, f, 0, n, top); err != nil {
+			return nil, err
+		}
+		return top.Sorted(), nil
+	}
+	tops := make([]*vecmath.TopK, workers)
+	g, gctx := errgroup.WithContext(ctx)
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		tops[w] = vecmath.NewTopK(k)
+		g.Go(func() error { return s.scoreRange(gctx, sp, q, f, lo, hi, tops[w]) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, t := range tops[1:] {
+		tops[0].Merge(t)
+	}
+	return tops[0].Sorted(), nil
+}
+
+// scoreRange offers the records in slots [lo, hi) that f matches to top.
+// The filter is evaluated only for records that score well enough to enter.
+func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.Filter, lo, hi int, top *vecmath.TopK) error {
+	var scores [searchBlock]float32
+	d := sp.dim
+	filtered := !f.IsZero()
+	threshold, full := top.Threshold()
+	for start := lo; start < hi; start += searchBlock {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m := min(searchBlock, hi-start)
+		out := scores[:m]
+		rows := sp.vecs[start*d : (start+m)*d]
+		switch s.cfg.metric {
+		case index.Cosine:
+			vecmath.DotRows(q, rows, out)
+			for i, x := range sp.inv[start : start+m] {
+				out[i] *= x
+			}
+		case index.DotProduct:
+			vecmath.DotRows(q, rows, out)
+		default:
+			vecmath.SquaredL2Rows(q, rows, out)
+			for i := range out {
+				out[i] = -out[i]
+			}
+		}
+		for i, score := range out {
+			// Slots rise within a range, so a tie with the worst kept item
+			// loses (TopK breaks ties by the smaller index). NaN, from
+			// overflowing sums, never enters.
+			if full && !(score > threshold) || score != score {
+				continue
+			}
+			if filtered && !f.Match(sp.meta[start+i]) {
+				continue
+			}
+			top.Push(start+i, score)
+			threshold, full = top.Threshold()
+		}
+	}
+	return nil
+}
