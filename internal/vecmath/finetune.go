@@ -62,23 +62,23 @@ func AddColumnSums(dst, x []float32) {
 	}
 }
 
-// ReLU replaces each element of x by max(0, x), in place.
+// ReLU replaces each element of x by max(0, x), in place. It is
+// branchless (the sign bit masks the value), as half of the branches would
+// be mispredicted.
 func ReLU(x []float32) {
 	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
+		b := math.Float32bits(v)
+		x[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
 	}
 }
 
-// ReLUGrad zeroes the gradient g where the ReLU's output y is not
-// positive, in place.
+// ReLUGrad zeroes the gradient g where the ReLU's output y (as ReLU writes
+// it: positive or +0) is not positive, in place, without branches.
 func ReLUGrad(g, y []float32) {
 	y = y[:len(g)]
 	for i, v := range y {
-		if v <= 0 {
-			g[i] = 0
-		}
+		keep := uint32(-int32(math.Float32bits(v)) >> 31) // all ones if v > 0
+		g[i] = math.Float32frombits(math.Float32bits(g[i]) & keep)
 	}
 }
 
@@ -117,5 +117,22 @@ func GELUGrad(g, x []float32) {
 func NormalizeRows(x []float32, d int, norms []float32) {
 	for r := range norms {
 		norms[r] = float32(Normalize(x[r*d : (r+1)*d]))
+	}
+}
+
+// Mul multiplies x by m elementwise, in place.
+func Mul(x, m []float32) {
+	m = m[:len(x)]
+	for i, v := range m {
+		x[i] *= v
+	}
+}
+
+// Lerp moves dst towards x by the fraction t, in place:
+// dst += t·(x - dst).
+func Lerp(dst, x []float32, t float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] += t * (v - dst[i])
 	}
 }
