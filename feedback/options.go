@@ -1,0 +1,226 @@
+package feedback
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/shoalhq/shoal/embedding"
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/search"
+)
+
+// Defaults of the options of [NewSession] and [Resume].
+const (
+	// DefaultCandidates is how many items a store query gathers for exact
+	// re-scoring (see [WithCandidates]).
+	DefaultCandidates = 200
+	// DefaultScanThreshold is the largest namespace, in records, that a
+	// round re-scores in full through Scan (see [WithScanThreshold]).
+	DefaultScanThreshold = 10_000
+	// DefaultBackground is the size of the background sample of the pool
+	// that the reranker learns as probably not relevant (see
+	// [WithBackground]).
+	DefaultBackground = 200
+	// BackgroundScanLimit is how many records, at most, the background
+	// sample is drawn from: the first ones a Scan of the namespace yields.
+	BackgroundScanLimit = 50_000
+	// DefaultGuardMargin is the smallest AUC gap by which the reranker must
+	// trail the similarity for the guard to fall back (see
+	// [WithGuardMargin]).
+	DefaultGuardMargin = 0.05
+)
+
+// Option configures [NewSession] and [Resume].
+type Option func(*config) error
+
+type config struct {
+	newReranker   func() Reranker
+	metric        index.Metric
+	agg           search.Aggregation
+	encoder       embedding.Encoder
+	filter        index.Filter
+	candidates    int
+	scanThreshold int
+	background    int
+	guard         bool
+	margin        float64
+}
+
+func defaultConfig() config {
+	return config{
+		newReranker:   func() Reranker { return &Logistic{} },
+		metric:        index.Cosine,
+		agg:           search.Mean,
+		candidates:    DefaultCandidates,
+		scanThreshold: DefaultScanThreshold,
+		background:    DefaultBackground,
+		guard:         true,
+		margin:        DefaultGuardMargin,
+	}
+}
+
+func buildConfig(opts []Option) (config, error) {
+	c := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// WithReranker sets how the session makes the classifier it fits each
+// round: newReranker is called for every fit (the guard's cross-validation
+// fits several), and must return a fresh Reranker each time. Default: a
+// [Logistic] with the default settings.
+func WithReranker(newReranker func() Reranker) Option {
+	return func(c *config) error {
+		if newReranker == nil {
+			return fmt.Errorf("%w: nil reranker constructor", ErrInvalidOption)
+		}
+		c.newReranker = newReranker
+		return nil
+	}
+}
+
+// WithMetric tells the session the namespace's metric, which must be the
+// store's. Under Cosine the session scales every vector to unit length
+// before the reranker sees it, so that the reranker's ranking and the
+// store's agree. Default: index.Cosine.
+func WithMetric(m index.Metric) Option {
+	return func(c *config) error {
+		if !m.Valid() {
+			return fmt.Errorf("%w: metric %v", ErrInvalidOption, m)
+		}
+		c.metric = m
+		return nil
+	}
+}
+
+// WithAggregation sets how the bucket's examples combine into the plain
+// similarity ranking of round 0 and of the fallback (see package search).
+// Default: search.Mean.
+func WithAggregation(a search.Aggregation) Option {
+	return func(c *config) error {
+		if !a.Valid() {
+			return fmt.Errorf("%w: aggregation %v", ErrInvalidOption, a)
+		}
+		c.agg = a
+		return nil
+	}
+}
+
+// WithEncoder sets the encoder that embeds the bucket's examples given by
+// input (search.ByInput). It must be the encoder whose vectors the
+// namespace holds. Default: none.
+func WithEncoder(e embedding.Encoder) Option {
+	return func(c *config) error {
+		if e == nil {
+			return fmt.Errorf("%w: nil encoder", ErrInvalidOption)
+		}
+		c.encoder = e
+		return nil
+	}
+}
+
+// WithFilter restricts the pool to the records whose metadata f matches:
+// results, suggestions and the background sample come from them only.
+// Default: every record of the namespace.
+func WithFilter(f index.Filter) Option {
+	return func(c *config) error {
+		if err := f.Validate(); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		}
+		c.filter = f
+		return nil
+	}
+}
+
+// WithCandidates sets how many unseen items each store query of a round
+// gathers (1 to index.MaxTopK; raised to the number of results asked for)
+// before the session re-scores them exactly and keeps the best. More
+// candidates give Suggest and the blended ranking more to choose from and
+// make up for approximate stores. Default: DefaultCandidates (200).
+func WithCandidates(n int) Option {
+	return func(c *config) error {
+		if n < 1 || n > index.MaxTopK {
+			return fmt.Errorf("%w: candidates %d out of range [1, %d]", ErrInvalidOption, n, index.MaxTopK)
+		}
+		c.candidates = n
+		return nil
+	}
+}
+
+// WithScanThreshold sets the largest namespace, in records, that a round
+// re-scores in full: every unseen record is read through Scan and scored,
+// which is exact for every reranker and metric. Larger namespaces are
+// served by store queries (see the package documentation). The size comes
+// from the store's index.Counter when it has one; otherwise the scan stops
+// as soon as it passes n records. 0 never scans. Default:
+// DefaultScanThreshold (10,000).
+func WithScanThreshold(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: scan threshold %d < 0", ErrInvalidOption, n)
+		}
+		c.scanThreshold = n
+		return nil
+	}
+}
+
+// WithBackground sets the size of the background sample: records of the
+// pool, drawn once per session, that the reranker learns as not relevant
+// alongside the marks (marked and bucket records are left out of it). Most
+// of a pool is not what a bucket looks for, and without this anchor a
+// classifier fitted only on marks near the query can rank far-away,
+// never-seen regions of the pool highest. The sample is unlabeled, though,
+// and some of it is relevant; so each round keeps only reliable negatives,
+// as positive-unlabeled learning does: it fits once, drops the background
+// items that fit scores as relevant, and fits again. 0 turns the
+// background off. Default: DefaultBackground (200).
+//
+// The sample is uniform over the first BackgroundScanLimit records a Scan
+// of the namespace yields; in a larger namespace it follows the store's
+// scan order (insertion order for index/memory). A resumed session reuses
+// the saved sample.
+func WithBackground(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > BackgroundScanLimit {
+			return fmt.Errorf("%w: background %d out of range [0, %d]", ErrInvalidOption, n, BackgroundScanLimit)
+		}
+		c.background = n
+		return nil
+	}
+}
+
+// WithGuard turns the guard against harmful feedback on or off. On, every
+// round that has marks compares the reranker with the plain bucket
+// similarity on the marked items; when the reranker is not better the round
+// blends both or falls back to the similarity (see the package
+// documentation). Off, every round with marks ranks by the reranker alone.
+// Default: on.
+func WithGuard(on bool) Option {
+	return func(c *config) error {
+		c.guard = on
+		return nil
+	}
+}
+
+// WithGuardMargin sets how much worse than the plain similarity, in AUC on
+// the marked items, the reranker may rank them and still be blended with
+// the similarity rather than replaced by it. The guard uses the larger of m
+// and the standard error of an AUC on the round's counts of marks, so that
+// a gap within sampling noise never causes a fallback. Default:
+// DefaultGuardMargin (0.05).
+func WithGuardMargin(m float64) Option {
+	return func(c *config) error {
+		if math.IsNaN(m) || m < 0 || m > 1 {
+			return fmt.Errorf("%w: guard margin %v not in [0, 1]", ErrInvalidOption, m)
+		}
+		c.margin = m
+		return nil
+	}
+}
