@@ -55,6 +55,21 @@ func TestRunOnFolder(t *testing.T) {
 	}
 }
 
+func TestRunFineTuneAndFeedback(t *testing.T) {
+	t.Parallel()
+	dir := writeFolder(t, 30)
+	var out bytes.Buffer
+	cfg := config{data: dir, class: "corner", bucket: 3, k: 5, seed: 2, agg: "mean", epochs: 4, rounds: 2}
+	require.NoError(t, run(context.Background(), cfg, &out, &bytes.Buffer{}))
+	got := out.String()
+	assert.Contains(t, got, "Fine-tuning on 48 images (12 held out for the measure)")
+	assert.Regexp(t, `fine-tuned +0\.\d+ +1\.000`, got)
+	assert.Contains(t, got, "shoal-finetune/v1")
+	assert.Equal(t, 2, strings.Count(got, "precision@5 = 1.00"), got)
+	assert.Regexp(t, `(?m)^0 +1\.00 \(similarity\) +1\.00 \(similarity\)$`, got)
+	assert.Regexp(t, `(?m)^2 +1\.00 \(\w+\) +1\.00 \(\w+\)$`, got)
+}
+
 func TestRunPersistentStore(t *testing.T) {
 	t.Parallel()
 	dir := writeFolder(t, 4)
