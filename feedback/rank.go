@@ -7,12 +7,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/internal/vecmath"
 	"github.com/shoalhq/shoal/search"
@@ -179,85 +177,21 @@ func (s *Session) resolve(ctx context.Context) (*resolvedBucket, error) {
 	if bk != nil {
 		return bk, nil
 	}
-	all := slices.Concat(s.bucket.Positives, s.bucket.Negatives)
-	describe := func(i int) string {
-		if i < len(s.bucket.Positives) {
-			return fmt.Sprintf("positive %d", i)
-		}
-		return fmt.Sprintf("negative %d", i-len(s.bucket.Positives))
+	vecs, err := s.searcher.Resolve(ctx, s.bucket) // errors name the example
+	if err != nil {
+		return nil, err
 	}
-	vecs := make([][]float32, len(all))
 	bk = &resolvedBucket{ids: make(map[string]struct{})}
-	var ids []string
-	for _, e := range all {
+	for _, e := range slices.Concat(s.bucket.Positives, s.bucket.Negatives) {
 		if e.ID != "" {
-			if _, dup := bk.ids[e.ID]; !dup {
-				bk.ids[e.ID] = struct{}{}
-				ids = append(ids, e.ID)
-			}
+			bk.ids[e.ID] = struct{}{}
 		}
 	}
-	if len(ids) > 0 {
-		recs, err := s.store.Fetch(ctx, s.namespace, ids)
-		if err != nil {
-			return nil, fmt.Errorf("feedback: fetch bucket examples from namespace %q: %w", s.namespace, err)
-		}
-		byID := make(map[string][]float32, len(recs))
-		for _, r := range recs {
-			byID[r.ID] = r.Vector
-		}
-		var missing []string
-		for _, id := range ids {
-			if _, ok := byID[id]; !ok {
-				missing = append(missing, fmt.Sprintf("%q", id))
-			}
-		}
-		if len(missing) > 0 {
-			return nil, fmt.Errorf("feedback: bucket example %s in namespace %q: %w", strings.Join(missing, ", "), s.namespace, index.ErrNotFound)
-		}
-		for i, e := range all {
-			if e.ID != "" {
-				vecs[i] = byID[e.ID]
-			}
-		}
+	for i, v := range vecs.Positives {
+		bk.pos, bk.posIDs = append(bk.pos, s.prepare(v)), append(bk.posIDs, s.bucket.Positives[i].ID)
 	}
-	var inputs []embedding.Input
-	var at []int
-	for i, e := range all {
-		switch {
-		case e.Vector != nil:
-			vecs[i] = e.Vector
-		case e.Input != nil:
-			if s.cfg.encoder == nil {
-				return nil, fmt.Errorf("%w: bucket %s", search.ErrNoEncoder, describe(i))
-			}
-			inputs = append(inputs, *e.Input)
-			at = append(at, i)
-		}
-	}
-	if len(inputs) > 0 {
-		j := 0
-		for emb, err := range embedding.EncodeAll(ctx, s.cfg.encoder, embedding.Inputs(inputs)) {
-			if err != nil {
-				return nil, fmt.Errorf("feedback: embed bucket %s: %w", describe(at[min(j, len(at)-1)]), err)
-			}
-			vecs[at[j]] = emb.Vector
-			j++
-		}
-	}
-	for i, v := range vecs {
-		if len(v) != len(vecs[0]) {
-			return nil, fmt.Errorf("feedback: bucket %s has %d dimensions, %s has %d: %w",
-				describe(i), len(v), describe(0), len(vecs[0]), index.ErrDimension)
-		}
-	}
-	np := len(s.bucket.Positives)
-	for i, v := range vecs {
-		if i < np {
-			bk.pos, bk.posIDs = append(bk.pos, s.prepare(v)), append(bk.posIDs, all[i].ID)
-		} else {
-			bk.neg, bk.negIDs = append(bk.neg, s.prepare(v)), append(bk.negIDs, all[i].ID)
-		}
+	for i, v := range vecs.Negatives {
+		bk.neg, bk.negIDs = append(bk.neg, s.prepare(v)), append(bk.negIDs, s.bucket.Negatives[i].ID)
 	}
 	bk.sim = newSimilarity(s.cfg.metric, s.cfg.agg, bk.pos, bk.neg, search.DefaultNegativeWeight)
 	s.mu.Lock()

@@ -125,3 +125,37 @@ func (s *Searcher) resolve(ctx context.Context, b Bucket) (*resolved, error) {
 	r.neg = vecs[len(b.Positives):]
 	return r, nil
 }
+
+// Vectors is a bucket turned into vectors: what [Searcher.Resolve] returns.
+type Vectors struct {
+	// Positives and Negatives hold one vector per example, in bucket
+	// order, as stored or embedded (not normalised). Callers must not
+	// modify them: a fetched vector may be shared with the store.
+	Positives, Negatives [][]float32
+	// Dim is the common length of every vector.
+	Dim int
+}
+
+// Resolve turns a bucket into vectors the way [Searcher.Search] does: the
+// examples given by ID are fetched from the searcher's namespace in one
+// call, those given by input are embedded with the searcher's encoder, and
+// every vector is checked to have the namespace's dimension. Packages that
+// rank by a bucket in their own way (package feedback) start here.
+//
+// The errors are those of Search: [ErrInvalidBucket] for a malformed
+// bucket, [index.ErrNotFound] naming missing IDs, [ErrNoEncoder],
+// [index.ErrDimension] naming the example, and the store's and encoder's
+// own errors.
+func (s *Searcher) Resolve(ctx context.Context, b Bucket) (Vectors, error) {
+	if err := b.Validate(); err != nil {
+		return Vectors{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Vectors{}, err
+	}
+	r, err := s.resolve(ctx, b)
+	if err != nil {
+		return Vectors{}, err
+	}
+	return Vectors{Positives: r.pos, Negatives: r.neg, Dim: r.dim}, nil
+}

@@ -672,3 +672,45 @@ func TestSloppyStore(t *testing.T) {
 	_, err = newSearcher(t, novec).Search(t.Context(), bucket, search.IncludeVectors(true), search.WithAggregation(search.Max))
 	assert.ErrorContains(t, err, "without the vector")
 }
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := newStore(t, index.Cosine)
+	twoClusters(t, store)
+	s := newSearcher(t, store)
+	stored, err := store.Fetch(ctx, ns, []string{"a-00", "b-03"})
+	require.NoError(t, err)
+	want := map[string][]float32{}
+	for _, r := range stored {
+		want[r.ID] = r.Vector
+	}
+	own := make([]float32, dim)
+	own[2] = 1
+	_, err = s.Resolve(ctx, search.Bucket{
+		Positives: []search.Example{search.ByID("b-03"), search.ByVector(own), search.ByID("a-00")},
+		Negatives: []search.Example{search.ByID("b-03")},
+	})
+	require.Error(t, err, "an example both positive and negative")
+	assert.ErrorIs(t, err, search.ErrInvalidBucket)
+	got, err := s.Resolve(ctx, search.Bucket{
+		Positives: []search.Example{search.ByID("b-03"), search.ByVector(own)},
+		Negatives: []search.Example{search.ByID("a-00")},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, dim, got.Dim)
+	assert.Equal(t, [][]float32{want["b-03"], own}, got.Positives, "bucket order")
+	assert.Equal(t, [][]float32{want["a-00"]}, got.Negatives)
+
+	_, err = s.Resolve(ctx, search.Bucket{Positives: []search.Example{search.ByID("a-00"), search.ByID("nope")}})
+	assert.ErrorIs(t, err, index.ErrNotFound)
+	assert.ErrorContains(t, err, `"nope"`)
+	_, err = s.Resolve(ctx, search.Bucket{Positives: []search.Example{search.ByID("a-00"), search.ByVector([]float32{1, 2})}})
+	assert.ErrorIs(t, err, index.ErrDimension)
+	_, err = s.Resolve(ctx, search.Bucket{})
+	assert.ErrorIs(t, err, search.ErrInvalidBucket)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = s.Resolve(cancelled, search.Bucket{Positives: []search.Example{search.ByID("a-00")}})
+	assert.ErrorIs(t, err, context.Canceled)
+}
