@@ -1,0 +1,624 @@
+package vertex
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"math"
+	"net/http"
+	"path"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	aiplatform "cloud.google.com/go/aiplatform/apiv1"
+	"cloud.google.com/go/aiplatform/apiv1/aiplatformpb"
+	"cloud.google.com/go/storage"
+	"google.golang.org/api/option"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/shoalhq/shoal/embedding"
+	"github.com/shoalhq/shoal/index"
+)
+
+// Publisher models this package knows the request format and limits of.
+const (
+	// MultimodalEmbedding001 embeds images and text into one space;
+	// dimension 128, 256, 512 or 1408 (default). One instance per request.
+	MultimodalEmbedding001 = "multimodalembedding@001"
+	// TextEmbedding005 embeds English text and code; 768 dimensions.
+	TextEmbedding005 = "text-embedding-005"
+	// TextMultilingualEmbedding002 embeds text in over 100 languages; 768
+	// dimensions.
+	TextMultilingualEmbedding002 = "text-multilingual-embedding-002"
+	// GeminiEmbedding001 embeds text; 3072 dimensions, one instance per
+	// request.
+	GeminiEmbedding001 = "gemini-embedding-001"
+)
+
+// Request limits of the publisher models (Vertex AI documentation, "Get
+// text embeddings" and "Get multimodal embeddings").
+const (
+	// TextMaxInstances is the text-embedding models' limit of inputs per
+	// request.
+	TextMaxInstances = 250
+	// TextMaxTokens is the text-embedding models' limit of input tokens
+	// per request.
+	TextMaxTokens = 20000
+	// TextBytesPerToken is the conservative bytes-per-token ratio this
+	// package uses to turn TextMaxTokens into Info().MaxBatchBytes.
+	TextBytesPerToken = 3
+	// MultimodalMaxImageBytes is the largest image multimodalembedding@001
+	// accepts.
+	MultimodalMaxImageBytes = 20 << 20
+	// EndpointMaxRequestBytes is the online prediction request limit of a
+	// public endpoint (1.5 MB); images travel base64-encoded, so custom
+	// endpoints default to 3/4 of it, less headroom, as MaxBatchBytes.
+	EndpointMaxRequestBytes = 1_500_000
+	// DefaultEndpointMaxBatch is a custom endpoint's default MaxBatch.
+	DefaultEndpointMaxBatch = 64
+)
+
+// PublisherModel returns the resource name of a Google publisher model,
+// the target [NewEncoder] takes: projects/P/locations/L/publishers/google/models/M.
+func PublisherModel(project, location, model string) string {
+	return fmt.Sprintf("projects/%s/locations/%s/publishers/google/models/%s", project, location, model)
+}
+
+// Endpoint returns the resource name of an endpoint:
+// projects/P/locations/L/endpoints/E.
+func Endpoint(project, location, endpoint string) string {
+	return fmt.Sprintf("projects/%s/locations/%s/endpoints/%s", project, location, endpoint)
+}
+
+var (
+	publisherRE = regexp.MustCompile(`^projects/([^/]+)/locations/([^/]+)/publishers/([^/]+)/models/([^/]+)$`)
+	endpointRE  = regexp.MustCompile(`^projects/([^/]+)/locations/([^/]+)/endpoints/([^/]+)$`)
+)
+
+type modelKind int
+
+const (
+	kindMultimodal modelKind = iota + 1
+	kindText
+	kindCustom
+)
+
+// InstanceBuilder turns an input into one prediction instance for a custom
+// endpoint: a JSON-like value of map[string]any, []any, string, float64,
+// bool or nil. An error is reported with the input's ID and
+// embedding.ErrInvalidInput.
+type InstanceBuilder func(in embedding.Input) (map[string]any, error)
+
+// Option configures [NewEncoder].
+type Option func(*config) error
+
+type config struct {
+	dim          int
+	taskType     string
+	autoTruncate *bool
+	builder      InstanceBuilder
+	predPath     []string
+	params       map[string]any
+	model        string
+	normalized   *bool
+	maxBatch     int
+	maxBytes     int
+	clientOpts   []option.ClientOption
+	gcs          *storage.Client
+	pollMin      time.Duration
+	pollMax      time.Duration
+	displayName  string
+	trainer      trainerConfig
+}
+
+// WithDimension sets the vector length. multimodalembedding@001: 128, 256,
+// 512 or 1408 (default 1408). Text models: the output dimensionality, 1 to
+// the model's full size (default: full size, 768 or 3072). Custom
+// endpoints: required, the length the deployed model returns.
+func WithDimension(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: dimension %d < 1", ErrInvalidOption, n)
+		}
+		c.dim = n
+		return nil
+	}
+}
+
+// Task types of the text-embedding models, for [WithTaskType].
+var TaskTypes = []string{
+	"RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT", "SEMANTIC_SIMILARITY", "CLASSIFICATION",
+	"CLUSTERING", "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY",
+}
+
+// WithTaskType sets the text models' task_type (one of [TaskTypes];
+// default: none, which the service treats as RETRIEVAL_QUERY).
+func WithTaskType(t string) Option {
+	return func(c *config) error {
+		for _, k := range TaskTypes {
+			if t == k {
+				c.taskType = t
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: task type %q (want one of %v)", ErrInvalidOption, t, TaskTypes)
+	}
+}
+
+// WithAutoTruncate sets the text models' autoTruncate parameter (default
+// true: the service truncates inputs over 2048 tokens; false makes such an
+// input fail the request with InvalidArgument).
+func WithAutoTruncate(on bool) Option {
+	return func(c *config) error { c.autoTruncate = &on; return nil }
+}
+
+// WithInstanceBuilder sets how a custom endpoint's instances are built
+// (default: {"text": Text} and/or {"image": {"bytesBase64Encoded" |
+// "gcsUri", "mimeType"}}, the multimodal model's format). Publisher models
+// ignore it.
+func WithInstanceBuilder(b InstanceBuilder) Option {
+	return func(c *config) error {
+		if b == nil {
+			return fmt.Errorf("%w: nil instance builder", ErrInvalidOption)
+		}
+		c.builder = b
+		return nil
+	}
+}
+
+// WithPredictionPath sets where a custom endpoint's prediction holds the
+// vector, as dot-separated field names (for example "embeddings.values").
+// Default: the prediction itself when it is a list of numbers, else its
+// "embedding" field. Publisher models ignore it.
+func WithPredictionPath(p string) Option {
+	return func(c *config) error {
+		if p == "" {
+			c.predPath = nil
+			return nil
+		}
+		parts := strings.Split(p, ".")
+		for _, s := range parts {
+			if s == "" {
+				return fmt.Errorf("%w: prediction path %q has an empty field", ErrInvalidOption, p)
+			}
+		}
+		c.predPath = parts
+		return nil
+	}
+}
+
+// WithParameters sets a custom endpoint's request parameters (default
+// none). Values must be JSON-like.
+func WithParameters(p map[string]any) Option {
+	return func(c *config) error {
+		if _, err := structpb.NewStruct(p); err != nil {
+			return fmt.Errorf("%w: parameters: %v", ErrInvalidOption, err)
+		}
+		c.params = p
+		return nil
+	}
+}
+
+// WithModelName sets Info().Model (default: the publisher model and its
+// dimension, for example "multimodalembedding@001/1408", or the endpoint's
+// resource name). Name a fine-tuned model's version here so that store
+// namespaces never mix two models.
+func WithModelName(name string) Option {
+	return func(c *config) error {
+		if name == "" {
+			return fmt.Errorf("%w: empty model name", ErrInvalidOption)
+		}
+		c.model = name
+		return nil
+	}
+}
+
+// WithNormalized sets Info().Normalized for a custom endpoint (default
+// false).
+func WithNormalized(on bool) Option {
+	return func(c *config) error { c.normalized = &on; return nil }
+}
+
+// WithMaxBatch overrides Info().MaxBatch, the inputs per request (defaults:
+// 1 for multimodalembedding@001 and gemini-embedding-001, 250 for the other
+// text models, 64 for custom endpoints). It cannot exceed a publisher
+// model's limit.
+func WithMaxBatch(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max batch %d < 1", ErrInvalidOption, n)
+		}
+		c.maxBatch = n
+		return nil
+	}
+}
+
+// WithMaxBatchBytes overrides Info().MaxBatchBytes, the request budget as
+// summed by embedding.Input.Size (defaults: TextMaxTokens ×
+// TextBytesPerToken for text models, 1,000,000 for custom endpoints, none
+// for one-instance models).
+func WithMaxBatchBytes(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: max batch bytes %d < 0", ErrInvalidOption, n)
+		}
+		c.maxBytes = n
+		return nil
+	}
+}
+
+// WithClientOptions passes options to the aiplatform client, after the
+// regional endpoint this package derives from the target's location (so
+// option.WithEndpoint here wins). Credentials default to Application
+// Default Credentials.
+func WithClientOptions(opts ...option.ClientOption) Option {
+	return func(c *config) error {
+		c.clientOpts = append(c.clientOpts, opts...)
+		return nil
+	}
+}
+
+// Encoder embeds inputs with a Vertex AI model through
+// PredictionService.Predict: a publisher embedding model or a custom
+// endpoint. It implements embedding.Encoder and is safe for concurrent
+// use. Encode sends one request and never retries; embedding.EncodeAll
+// batches within Info()'s limits and retries the errors this package marks
+// retryable.
+type Encoder struct {
+	client    *aiplatform.PredictionClient
+	target    string
+	modelID   string
+	kind      modelKind
+	info      embedding.Info
+	params    *structpb.Value
+	cfg       config
+	closeOnce sync.Once
+	closeErr  error
+	closed    atomic.Bool
+}
+
+// NewEncoder returns an encoder for target: a publisher model
+// (projects/P/locations/L/publishers/google/models/M, see
+// [PublisherModel]) or an endpoint (projects/P/locations/L/endpoints/E, see
+// [Endpoint]). It connects to the target location's regional API
+// (L-aiplatform.googleapis.com) with Application Default Credentials
+// unless [WithClientOptions] says otherwise. Close releases the client.
+func NewEncoder(ctx context.Context, target string, opts ...Option) (*Encoder, error) {
+	var c config
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	e := &Encoder{target: target, cfg: c}
+	var location string
+	if m := publisherRE.FindStringSubmatch(target); m != nil {
+		location, e.modelID = m[2], m[4]
+		if err := e.setupPublisher(); err != nil {
+			return nil, err
+		}
+	} else if m := endpointRE.FindStringSubmatch(target); m != nil {
+		location = m[2]
+		if err := e.setupCustom(); err != nil {
+			return nil, err
+		}
+	} else {
+		return nil, fmt.Errorf("%w: target %q is neither projects/P/locations/L/publishers/google/models/M nor projects/P/locations/L/endpoints/E", ErrInvalidOption, target)
+	}
+	client, err := aiplatform.NewPredictionClient(ctx, clientOptions(location, c.clientOpts)...)
+	if err != nil {
+		return nil, mapError(ctx, "new prediction client", err, ErrInvalidOption)
+	}
+	e.client = client
+	return e, nil
+}
+
+// clientOptions puts the regional endpoint before the caller's options.
+func clientOptions(location string, user []option.ClientOption) []option.ClientOption {
+	var opts []option.ClientOption
+	if location != "" && location != "global" {
+		opts = append(opts, option.WithEndpoint(location+"-aiplatform.googleapis.com:443"))
+	}
+	return append(opts, user...)
+}
+
+func (e *Encoder) setupPublisher() error {
+	c := &e.cfg
+	id := e.modelID
+	switch {
+	case strings.HasPrefix(id, "multimodalembedding"):
+		e.kind = kindMultimodal
+		if c.dim == 0 {
+			c.dim = 1408
+		}
+		switch c.dim {
+		case 128, 256, 512, 1408:
+		default:
+			return fmt.Errorf("%w: %s dimension %d (want 128, 256, 512 or 1408)", ErrInvalidOption, id, c.dim)
+		}
+		if c.maxBatch > 1 {
+			return fmt.Errorf("%w: %s takes 1 instance per request, not %d", ErrInvalidOption, id, c.maxBatch)
+		}
+		e.info = embedding.Info{Model: fmt.Sprintf("%s/%d", id, c.dim), Dim: c.dim, MaxBatch: 1, MaxBatchBytes: c.maxBytes}
+		e.params = structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
+			"dimension": structpb.NewNumberValue(float64(c.dim)),
+		}})
+	case strings.Contains(id, "embedding") || strings.HasPrefix(id, "textembedding"):
+		e.kind = kindText
+		full, limit := 768, TextMaxInstances
+		if strings.HasPrefix(id, "gemini-embedding") {
+			full, limit = 3072, 1
+		}
+		if c.dim == 0 {
+			c.dim = full
+		}
+		if c.dim > full {
+			return fmt.Errorf("%w: %s dimension %d > %d", ErrInvalidOption, id, c.dim, full)
+		}
+		if c.maxBatch > limit {
+			return fmt.Errorf("%w: %s takes at most %d instances per request, not %d", ErrInvalidOption, id, limit, c.maxBatch)
+		}
+		mb := limit
+		if c.maxBatch > 0 {
+			mb = c.maxBatch
+		}
+		bytes := TextMaxTokens * TextBytesPerToken
+		if c.maxBytes > 0 {
+			bytes = c.maxBytes
+		}
+		e.info = embedding.Info{Model: fmt.Sprintf("%s/%d", id, c.dim), Dim: c.dim, Normalized: c.dim == full, MaxBatch: mb, MaxBatchBytes: bytes}
+		p := map[string]*structpb.Value{"autoTruncate": structpb.NewBoolValue(c.autoTruncate == nil || *c.autoTruncate)}
+		if c.dim != full {
+			p["outputDimensionality"] = structpb.NewNumberValue(float64(c.dim))
+		}
+		e.params = structpb.NewStructValue(&structpb.Struct{Fields: p})
+	default:
+		return fmt.Errorf("%w: publisher model %q is not an embedding model this package knows (%s, %s, %s, %s); deploy it to an endpoint and use the endpoint",
+			ErrInvalidOption, id, MultimodalEmbedding001, TextEmbedding005, TextMultilingualEmbedding002, GeminiEmbedding001)
+	}
+	if c.model != "" {
+		e.info.Model = c.model
+	}
+	return nil
+}
+
+func (e *Encoder) setupCustom() error {
+	c := &e.cfg
+	e.kind = kindCustom
+	if c.dim == 0 {
+		return fmt.Errorf("%w: endpoint %s needs WithDimension", ErrInvalidOption, e.target)
+	}
+	mb, bytes := DefaultEndpointMaxBatch, EndpointMaxRequestBytes*3/4-100_000
+	if c.maxBatch > 0 {
+		mb = c.maxBatch
+	}
+	if c.maxBytes > 0 {
+		bytes = c.maxBytes
+	}
+	e.info = embedding.Info{Model: e.target, Dim: c.dim, MaxBatch: mb, MaxBatchBytes: bytes}
+	if c.model != "" {
+		e.info.Model = c.model
+	}
+	if c.normalized != nil {
+		e.info.Normalized = *c.normalized
+	}
+	if c.params != nil {
+		s, _ := structpb.NewStruct(c.params) // checked by the option
+		e.params = structpb.NewStructValue(s)
+	}
+	return nil
+}
+
+// Info describes the model: its name and dimension, and the request limits
+// EncodeAll batches within.
+func (e *Encoder) Info() embedding.Info { return e.info }
+
+// Target returns the resource the encoder calls.
+func (e *Encoder) Target() string { return e.target }
+
+// Close releases the client. Encode after Close fails with index.ErrClosed.
+func (e *Encoder) Close() error {
+	e.closeOnce.Do(func() {
+		e.closed.Store(true)
+		e.closeErr = e.client.Close()
+	})
+	return e.closeErr
+}
+
+// Encode embeds in with one Predict request and returns one vector per
+// input, in order. Inputs the model cannot take and predictions that lack
+// the vector or have the wrong length are reported with the input's ID
+// (embedding.ErrInvalidInput, embedding.ErrBadOutput). Service errors are
+// mapped as the package documentation describes; Unavailable and
+// ResourceExhausted are retryable.
+func (e *Encoder) Encode(ctx context.Context, in []embedding.Input) ([][]float32, error) {
+	if e.closed.Load() {
+		return nil, fmt.Errorf("vertex: encoder %s: %w", e.target, index.ErrClosed)
+	}
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if e.info.MaxBatch > 0 && len(in) > e.info.MaxBatch {
+		return nil, fmt.Errorf("vertex: %w: %d inputs in one call (first %q); %s takes at most %d", embedding.ErrInvalidInput, len(in), in[0].ID, e.info.Model, e.info.MaxBatch)
+	}
+	req := &aiplatformpb.PredictRequest{Endpoint: e.target, Instances: make([]*structpb.Value, len(in)), Parameters: e.params}
+	for i, x := range in {
+		v, err := e.instance(x)
+		if err != nil {
+			return nil, fmt.Errorf("vertex: input %q: %w", x.ID, err)
+		}
+		req.Instances[i] = v
+	}
+	resp, err := e.client.Predict(ctx, req)
+	if err != nil {
+		return nil, mapError(ctx, fmt.Sprintf("predict %d inputs (first %q)", len(in), in[0].ID), err, embedding.ErrInvalidInput)
+	}
+	preds := resp.GetPredictions()
+	if len(preds) != len(in) {
+		return nil, fmt.Errorf("vertex: %w: %d predictions for %d inputs (first %q)", embedding.ErrBadOutput, len(preds), len(in), in[0].ID)
+	}
+	out := make([][]float32, len(in))
+	for i, p := range preds {
+		v, err := e.vector(p, in[i])
+		if err != nil {
+			return nil, fmt.Errorf("vertex: input %q: %w", in[i].ID, err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// instance builds the request instance of one input.
+func (e *Encoder) instance(x embedding.Input) (*structpb.Value, error) {
+	switch e.kind {
+	case kindText:
+		if x.Text == "" {
+			return nil, fmt.Errorf("%w: %s embeds text and the input has none", embedding.ErrInvalidInput, e.modelID)
+		}
+		f := map[string]*structpb.Value{"content": structpb.NewStringValue(x.Text)}
+		if e.cfg.taskType != "" {
+			f["task_type"] = structpb.NewStringValue(e.cfg.taskType)
+		}
+		return structpb.NewStructValue(&structpb.Struct{Fields: f}), nil
+	case kindMultimodal:
+		f := map[string]*structpb.Value{}
+		if len(x.Image) > 0 || x.URI != "" {
+			img, err := imageValue(x)
+			if err != nil {
+				return nil, err
+			}
+			f["image"] = img
+		} else if x.Text != "" {
+			f["text"] = structpb.NewStringValue(x.Text)
+		} else {
+			return nil, fmt.Errorf("%w: no text, image or URI", embedding.ErrInvalidInput)
+		}
+		return structpb.NewStructValue(&structpb.Struct{Fields: f}), nil
+	default:
+		if e.cfg.builder != nil {
+			m, err := e.cfg.builder(x)
+			if err != nil {
+				return nil, fmt.Errorf("%w: instance builder: %w", embedding.ErrInvalidInput, err)
+			}
+			s, err := structpb.NewStruct(m)
+			if err != nil {
+				return nil, fmt.Errorf("%w: instance builder returned a non-JSON value: %v", embedding.ErrInvalidInput, err)
+			}
+			return structpb.NewStructValue(s), nil
+		}
+		f := map[string]*structpb.Value{}
+		if x.Text != "" {
+			f["text"] = structpb.NewStringValue(x.Text)
+		}
+		if len(x.Image) > 0 || x.URI != "" {
+			img, err := imageValue(x)
+			if err != nil {
+				return nil, err
+			}
+			f["image"] = img
+		}
+		if len(f) == 0 {
+			return nil, fmt.Errorf("%w: no text, image or URI", embedding.ErrInvalidInput)
+		}
+		return structpb.NewStructValue(&structpb.Struct{Fields: f}), nil
+	}
+}
+
+var imageTypes = map[string]string{".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".bmp": "image/bmp"}
+
+// imageValue is {"bytesBase64Encoded"|"gcsUri", "mimeType"}.
+func imageValue(x embedding.Input) (*structpb.Value, error) {
+	f := map[string]*structpb.Value{}
+	mime := x.MIMEType
+	if len(x.Image) > 0 {
+		if len(x.Image) > MultimodalMaxImageBytes {
+			return nil, fmt.Errorf("%w: image of %d bytes exceeds %d", embedding.ErrInvalidInput, len(x.Image), MultimodalMaxImageBytes)
+		}
+		if mime == "" {
+			mime = http.DetectContentType(x.Image)
+		}
+		f["bytesBase64Encoded"] = structpb.NewStringValue(base64.StdEncoding.EncodeToString(x.Image))
+	} else {
+		if !strings.HasPrefix(x.URI, "gs://") || len(x.URI) <= len("gs://") {
+			return nil, fmt.Errorf("%w: image URI %q is not a gs:// URI", embedding.ErrInvalidInput, x.URI)
+		}
+		if mime == "" {
+			mime = imageTypes[strings.ToLower(path.Ext(x.URI))]
+		}
+		f["gcsUri"] = structpb.NewStringValue(x.URI)
+	}
+	if mime != "" && !strings.HasPrefix(mime, "image/") {
+		return nil, fmt.Errorf("%w: MIME type %q is not an image", embedding.ErrInvalidInput, mime)
+	}
+	if mime != "" {
+		f["mimeType"] = structpb.NewStringValue(mime)
+	}
+	return structpb.NewStructValue(&structpb.Struct{Fields: f}), nil
+}
+
+// vector extracts and checks the vector of one prediction.
+func (e *Encoder) vector(p *structpb.Value, x embedding.Input) ([]float32, error) {
+	var field []string
+	switch e.kind {
+	case kindText:
+		field = []string{"embeddings", "values"}
+	case kindMultimodal:
+		if len(x.Image) > 0 || x.URI != "" {
+			field = []string{"imageEmbedding"}
+		} else {
+			field = []string{"textEmbedding"}
+		}
+	default:
+		field = e.cfg.predPath
+		if field == nil && p.GetListValue() == nil {
+			field = []string{"embedding"}
+		}
+	}
+	return extractVector(p, field, e.info.Dim)
+}
+
+// extractVector follows path in p to a list of numbers of length dim.
+func extractVector(p *structpb.Value, path []string, dim int) ([]float32, error) {
+	v := p
+	for i, name := range path {
+		s := v.GetStructValue()
+		if s == nil {
+			return nil, fmt.Errorf("%w: prediction has no field %q (%s is not an object)", embedding.ErrBadOutput, strings.Join(path, "."), describePath(path[:i]))
+		}
+		next, ok := s.GetFields()[name]
+		if !ok {
+			return nil, fmt.Errorf("%w: prediction has no field %q", embedding.ErrBadOutput, strings.Join(path, "."))
+		}
+		v = next
+	}
+	l := v.GetListValue()
+	if l == nil {
+		return nil, fmt.Errorf("%w: prediction field %s is not a list of numbers", embedding.ErrBadOutput, describePath(path))
+	}
+	if len(l.GetValues()) != dim {
+		return nil, fmt.Errorf("%w: prediction field %s has %d values, want %d", embedding.ErrBadOutput, describePath(path), len(l.GetValues()), dim)
+	}
+	out := make([]float32, dim)
+	for i, n := range l.GetValues() {
+		nv, ok := n.GetKind().(*structpb.Value_NumberValue)
+		if !ok {
+			return nil, fmt.Errorf("%w: prediction field %s: element %d is not a number", embedding.ErrBadOutput, describePath(path), i)
+		}
+		f := float32(nv.NumberValue)
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return nil, fmt.Errorf("%w: prediction field %s: element %d is %v", embedding.ErrBadOutput, describePath(path), i, nv.NumberValue)
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+func describePath(p []string) string {
+	if len(p) == 0 {
+		return "(the prediction)"
+	}
+	return fmt.Sprintf("%q", strings.Join(p, "."))
+}

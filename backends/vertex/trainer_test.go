@@ -1,0 +1,208 @@
+package vertex_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	aiplatform "cloud.google.com/go/aiplatform/apiv1"
+	"cloud.google.com/go/aiplatform/apiv1/aiplatformpb"
+	"github.com/fsouza/fake-gcs-server/fakestorage"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoalhq/shoal/backends/vertex"
+	"github.com/shoalhq/shoal/backends/vertex/vertextest"
+	"github.com/shoalhq/shoal/embedding"
+	"github.com/shoalhq/shoal/finetune"
+	"github.com/shoalhq/shoal/index"
+)
+
+func examples(n int) []finetune.Example {
+	var out []finetune.Example
+	for i := range n {
+		out = append(out, finetune.Example{Input: embedding.Input{ID: fmt.Sprintf("ex-%d", i), Text: fmt.Sprintf("text %d", i)}, Label: []string{"cat", "dog", "fish"}[i%3]})
+	}
+	return out
+}
+
+func newTrainer(t *testing.T, srv *vertextest.Server, gcs *fakestorage.Server, opts ...vertex.Option) *vertex.Trainer {
+	t.Helper()
+	base := []vertex.Option{
+		vertex.WithClientOptions(srv.ClientOptions()...), vertex.WithStorageClient(gcs.Client()),
+		vertex.WithPollInterval(time.Millisecond, 5*time.Millisecond),
+		vertex.WithTrainingImage("us-docker.pkg.dev/p/shoal/train:1"), vertex.WithServingImage("us-docker.pkg.dev/p/shoal/serve:1"),
+		vertex.WithStaging("gs://data/staging"), vertex.WithDimension(32),
+	}
+	tr, err := vertex.NewTrainer(context.Background(), project, location, append(base, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = tr.Close() })
+	return tr
+}
+
+func TestTrainerTrainsRegistersAndDeploys(t *testing.T) {
+	t.Parallel()
+	srv, gcs := newBatchWorld(t)
+	tr := newTrainer(t, srv, gcs, vertex.WithEpochs(3), vertex.WithTrainingLoss(finetune.Triplet), vertex.WithDeploy(vertex.GPUL4(1)),
+		vertex.WithTrainingMachine(vertex.TPUv3()))
+	var ft finetune.Trainer = tr
+	model, err := ft.Train(context.Background(), examples(30), examples(3)[:0])
+	require.NoError(t, err)
+	m := model.(*vertex.TrainedModel)
+	defer m.Close()
+
+	assert.True(t, strings.HasPrefix(m.Model(), "projects/p/locations/us-central1/models/"), m.Model())
+	assert.Equal(t, m.Model()+"@1", m.Info().Model)
+	assert.Equal(t, 32, m.Info().Dim)
+	assert.NotEmpty(t, m.Endpoint())
+	r := m.Report()
+	assert.Equal(t, 30, r.TrainExamples)
+	assert.Equal(t, 3, r.Classes)
+	assert.Len(t, r.Epochs, 3)
+	assert.Equal(t, finetune.Triplet, r.Config.Loss)
+
+	// The model is an encoder served by its endpoint.
+	vecs, err := m.Encode(context.Background(), []embedding.Input{{ID: "q", Text: "a query"}})
+	require.NoError(t, err)
+	assert.Equal(t, vertextest.Vector("text:a query", 32), vecs[0])
+
+	// The calls, in order, and the manifest the container read.
+	var methods []string
+	for _, r := range srv.JobRequests() {
+		m, _, _ := strings.Cut(r, " ")
+		if len(methods) == 0 || methods[len(methods)-1] != m {
+			methods = append(methods, m)
+		}
+	}
+	assert.Equal(t, []string{"CreateCustomJob", "GetCustomJob", "UploadModel", "CreateEndpoint", "DeployModel"}, methods)
+	var manifests []string
+	list, err := gcs.ListObjectsWithOptionsPaginated("data", fakestorage.ListOptions{Prefix: "staging/"})
+	require.NoError(t, err)
+	for _, o := range list.Objects {
+		if strings.HasSuffix(o.Name, "/data/train.jsonl") {
+			obj, err := gcs.GetObject("data", o.Name)
+			require.NoError(t, err)
+			manifests = append(manifests, string(obj.Content))
+		}
+	}
+	require.Len(t, manifests, 1)
+	assert.Equal(t, 30, strings.Count(manifests[0], "\n"))
+	assert.Contains(t, manifests[0], `{"id":"ex-4","label":"dog","text":"text 4"}`)
+}
+
+func TestTrainerDeployLater(t *testing.T) {
+	t.Parallel()
+	srv, gcs := newBatchWorld(t)
+	tr := newTrainer(t, srv, gcs, vertex.WithTrainingMachine(vertex.TPUv5e(8)))
+	m, err := tr.TrainModel(context.Background(), examples(12), examples(15)[12:])
+	require.NoError(t, err)
+	defer m.Close()
+	_, err = m.Encode(context.Background(), []embedding.Input{{ID: "q", Text: "x"}})
+	assert.ErrorIs(t, err, index.ErrNotFound)
+	assert.Equal(t, 3, m.Report().ValExamples)
+	require.NoError(t, m.Deploy(context.Background(), vertex.TPUv5e(1)))
+	vecs, err := m.Encode(context.Background(), []embedding.Input{{ID: "q", Text: "x"}})
+	require.NoError(t, err)
+	assert.Equal(t, vertextest.Vector("text:x", 32), vecs[0])
+}
+
+func TestCustomJobFails(t *testing.T) {
+	t.Parallel()
+	srv, gcs := newBatchWorld(t)
+	tr := newTrainer(t, srv, gcs)
+	srv.FailJobs("The replica workerpool0-0 exited with a non-zero status of 137 (out of memory)")
+	_, err := tr.Train(context.Background(), examples(9), nil)
+	require.ErrorIs(t, err, vertex.ErrJobFailed)
+	assert.Contains(t, err.Error(), "non-zero status of 137")
+	assert.NotContains(t, strings.Join(srv.JobRequests(), ","), "UploadModel", "nothing is registered")
+}
+
+func TestCustomJobCancelled(t *testing.T) {
+	t.Parallel()
+	srv, gcs := newBatchWorld(t)
+	srv.HoldJobs(true)
+	tr := newTrainer(t, srv, gcs)
+
+	t.Run("context ends", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_, err := tr.Train(ctx, examples(9), nil)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		reqs := srv.JobRequests()
+		i := slices.IndexFunc(reqs, func(s string) bool { return strings.HasPrefix(s, "CancelCustomJob ") })
+		require.GreaterOrEqual(t, i, 0, "the job is cancelled: %v", reqs)
+	})
+	t.Run("cancelled by someone else", func(t *testing.T) {
+		other, err := aiplatform.NewJobClient(context.Background(), srv.ClientOptions()...)
+		require.NoError(t, err)
+		defer other.Close()
+		done := make(chan error, 1)
+		go func() {
+			_, err := tr.Train(context.Background(), examples(9), nil)
+			done <- err
+		}()
+		var name string
+		require.Eventually(t, func() bool {
+			for _, r := range srv.JobRequests() {
+				if n, ok := strings.CutPrefix(r, "GetCustomJob "); ok {
+					name = n
+				}
+			}
+			return name != "" && !strings.Contains(strings.Join(srv.JobRequests(), ","), "CancelCustomJob "+name)
+		}, 5*time.Second, time.Millisecond)
+		require.NoError(t, other.CancelCustomJob(context.Background(), &aiplatformpb.CancelCustomJobRequest{Name: name}))
+		assert.ErrorIs(t, <-done, vertex.ErrJobCancelled)
+	})
+}
+
+func TestTrainerValidation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	_, err := vertex.NewTrainer(ctx, project, location, vertex.WithStaging("gs://b/x"))
+	assert.ErrorIs(t, err, embedding.ErrInvalidOption, "images are required")
+	_, err = vertex.NewTrainer(ctx, "", location)
+	assert.ErrorIs(t, err, embedding.ErrInvalidOption)
+	_, err = vertex.NewTrainer(ctx, project, location, vertex.WithStaging("/tmp"))
+	assert.ErrorIs(t, err, embedding.ErrInvalidOption)
+
+	machines := []struct {
+		m  vertex.Machine
+		ok bool
+	}{
+		{vertex.TPUv3(), true},
+		{vertex.TPUv5e(4), true},
+		{vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V4_POD", AcceleratorCount: 4}, true},
+		{vertex.GPUL4(2), true},
+		{vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V3", AcceleratorCount: 4}, false},
+		{vertex.Machine{MachineType: "cloud-tpu", Accelerator: "NVIDIA_L4", AcceleratorCount: 1}, false},
+		{vertex.TPUv5e(3), false},
+		{vertex.Machine{MachineType: "n1-standard-8", Accelerator: "WARP_DRIVE"}, false},
+		{vertex.Machine{}, false},
+	}
+	for _, tc := range machines {
+		err := tc.m.Validate()
+		if tc.ok {
+			assert.NoError(t, err, "%+v", tc.m)
+		} else {
+			assert.ErrorIs(t, err, embedding.ErrInvalidOption, "%+v", tc.m)
+		}
+	}
+
+	srv, gcs := newBatchWorld(t)
+	tr := newTrainer(t, srv, gcs)
+	bad := map[string][]finetune.Example{
+		"one label": {{Input: embedding.Input{ID: "a", Text: "x"}, Label: "l"}, {Input: embedding.Input{ID: "b", Text: "y"}, Label: "l"}},
+		"no label":  {{Input: embedding.Input{ID: "a", Text: "x"}, Label: "l"}, {Input: embedding.Input{ID: "nolabel", Text: "y"}}},
+		"duplicate": {{Input: embedding.Input{ID: "a", Text: "x"}, Label: "l"}, {Input: embedding.Input{ID: "a", Text: "y"}, Label: "m"}},
+		"no input":  {{Input: embedding.Input{ID: "a", Text: "x"}, Label: "l"}, {Input: embedding.Input{ID: "empty"}, Label: "m"}},
+		"none":      nil,
+	}
+	for name, exs := range bad {
+		_, err := tr.Train(ctx, exs, nil)
+		assert.ErrorIs(t, err, finetune.ErrInvalidExamples, name)
+	}
+	assert.Empty(t, srv.JobRequests(), "bad examples never reach the service")
+}
