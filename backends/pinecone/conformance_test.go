@@ -1,0 +1,17 @@
+package pinecone_test
+
+import (
+	"testing"
+
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/indextest"
+)
+
+func TestConformance(t *testing.T) {
+	clearEnv(t)
+	srv := newFake(t)
+	indextest.Run(t, func(t *testing.T, cfg indextest.Config) index.VectorStore {
+		s, _ := openStore(t, srv, cfg.Dim, cfg.Metric)
+		return s
+	})
+}

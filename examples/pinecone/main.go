@@ -1,0 +1,171 @@
+// Command pinecone indexes the quickstart's embeddings in Pinecone and
+// searches them with a bucket of examples: the Fashion-MNIST sample that
+// ships in the repository, embedded with embedding/local, written through
+// index.UpsertAll into a Pinecone index (created serverless if missing),
+// then searched for the neighbours of a few examples of one class.
+//
+// Against the real service (the key is read from PINECONE_API_KEY and never
+// printed):
+//
+//	PINECONE_API_KEY=... go run ./examples/pinecone -index shoal-quickstart
+//
+// Against the in-process fake, no account needed:
+//
+//	go run ./examples/pinecone -fake
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"os/signal"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shoalhq/shoal/backends/pinecone"
+	"github.com/shoalhq/shoal/backends/pinecone/pineconetest"
+	"github.com/shoalhq/shoal/embedding"
+	"github.com/shoalhq/shoal/embedding/local"
+	"github.com/shoalhq/shoal/examples/internal/dataset"
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/search"
+)
+
+type config struct {
+	fake                 bool
+	index, class, cloud  string
+	region, data         string
+	limit, k, bucketSize int
+}
+
+func main() {
+	var cfg config
+	flag.BoolVar(&cfg.fake, "fake", false, "use the in-process Pinecone fake instead of the service")
+	flag.StringVar(&cfg.index, "index", "shoal-quickstart", "Pinecone index (created serverless when missing)")
+	flag.StringVar(&cfg.cloud, "cloud", "aws", "cloud of a created index")
+	flag.StringVar(&cfg.region, "region", "us-east-1", "region of a created index")
+	flag.StringVar(&cfg.data, "data", "", "a folder with labels.csv or Fashion-MNIST IDX files; default: the shipped sample")
+	flag.StringVar(&cfg.class, "class", "Sneaker", "class of the query bucket")
+	flag.IntVar(&cfg.bucketSize, "bucket", 5, "examples in the query bucket")
+	flag.IntVar(&cfg.limit, "n", 0, "index only the first n items (0: all)")
+	flag.IntVar(&cfg.k, "k", 10, "results to show")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, cfg, os.Getenv("PINECONE_API_KEY"), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "pinecone:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config, apiKey string, out io.Writer) error {
+	if !cfg.fake && apiKey == "" {
+		return errors.New("set PINECONE_API_KEY, or run with -fake")
+	}
+	items, err := dataset.Load(cfg.data)
+	if err != nil {
+		return err
+	}
+	if cfg.limit > 0 && cfg.limit < len(items) {
+		items = items[:cfg.limit]
+	}
+	enc, err := local.NewImageEncoder()
+	if err != nil {
+		return err
+	}
+	var opts []pinecone.Option
+	if cfg.fake {
+		srv, err := pineconetest.New(nil)
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		apiKey = srv.APIKey()
+		opts = append(opts, pinecone.WithControllerURL(srv.ControlURL()), pinecone.WithReadyTimeout(time.Minute, 10*time.Millisecond))
+		fmt.Fprintln(out, "Using the in-process Pinecone fake.")
+	}
+	opts = append(opts, pinecone.WithCreate(pinecone.Spec{
+		Dimension: enc.Info().Dim, Metric: index.Cosine,
+		Serverless: &pinecone.ServerlessSpec{Cloud: cfg.cloud, Region: cfg.region},
+	}))
+	store, err := pinecone.Open(ctx, apiKey, cfg.index, opts...)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if store.Dimension() != enc.Info().Dim {
+		return fmt.Errorf("index %q has dimension %d, the encoder %d: use another -index", cfg.index, store.Dimension(), enc.Info().Dim)
+	}
+
+	ns := enc.Info().Model // one namespace per model version
+	t0 := time.Now()
+	n, err := index.UpsertAll(ctx, store, ns, embedAll(ctx, enc, items))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Indexed %d images (dim %d) in namespace %q in %v.\n", n, enc.Info().Dim, ns, time.Since(t0).Round(time.Millisecond))
+
+	var bucket search.Bucket
+	for _, it := range items {
+		if it.Label == cfg.class && len(bucket.Positives) < cfg.bucketSize {
+			bucket.Positives = append(bucket.Positives, search.ByID(it.ID))
+		}
+	}
+	if len(bucket.Positives) == 0 {
+		return fmt.Errorf("no item of class %q", cfg.class)
+	}
+	searcher, err := search.New(store, ns)
+	if err != nil {
+		return err
+	}
+	results, err := searcher.Search(ctx, bucket, search.TopK(cfg.k))
+	if err != nil {
+		return err
+	}
+	relevant := 0
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "rank\tid\tlabel\tscore")
+	for i, r := range results {
+		label, _ := r.Metadata.String("label")
+		if label == cfg.class {
+			relevant++
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\n", i+1, r.ID, label, r.Score)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(results) > 0 {
+		fmt.Fprintf(out, "precision@%d = %.2f for a bucket of %d %q\n", len(results), float64(relevant)/float64(len(results)), len(bucket.Positives), cfg.class)
+	}
+	return nil
+}
+
+func embedAll(ctx context.Context, enc embedding.Encoder, items []dataset.Item) iter.Seq2[index.Record, error] {
+	labels := make(map[string]string, len(items))
+	for _, it := range items {
+		labels[it.ID] = it.Label
+	}
+	inputs := func(yield func(embedding.Input, error) bool) {
+		for _, it := range items {
+			if !yield(embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}, nil) {
+				return
+			}
+		}
+	}
+	return func(yield func(index.Record, error) bool) {
+		for e, err := range embedding.EncodeAll(ctx, enc, inputs) {
+			if err != nil {
+				yield(index.Record{}, err)
+				return
+			}
+			if !yield(index.Record{ID: e.Input.ID, Vector: e.Vector, Metadata: index.Metadata{"label": labels[e.Input.ID]}}, nil) {
+				return
+			}
+		}
+	}
+}
