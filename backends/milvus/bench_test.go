@@ -1,0 +1,75 @@
+package milvus_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/indextest"
+)
+
+// BenchmarkUpsertAllLatency measures index.UpsertAll through the Store and
+// the real SDK against the fake with 20 ms of latency per call, and reports
+// the achieved rate against the ideal concurrency × batch / latency
+// ("ratio", target ≥ 0.95).
+func BenchmarkUpsertAllLatency(b *testing.B) {
+	const latency = 20 * time.Millisecond
+	for _, tc := range []struct {
+		dim, batch, conc, n int
+		metadata            bool
+	}{
+		{8, 100, 8, 16_000, false},
+		{8, 100, 8, 16_000, true},
+		{64, 100, 8, 16_000, true},
+		{64, 1000, 4, 40_000, true},
+		{256, 100, 16, 32_000, true},
+	} {
+		b.Run(fmt.Sprintf("dim=%d/batch=%d/conc=%d/metadata=%v", tc.dim, tc.batch, tc.conc, tc.metadata), func(b *testing.B) {
+			srv := newFake(b)
+			s, _ := openStore(b, srv, tc.dim, index.DotProduct)
+			recs := indextest.RandomRecords(1, tc.n, tc.dim)
+			if !tc.metadata {
+				for i := range recs {
+					recs[i].Metadata = nil
+				}
+			}
+			srv.SetLatency(latency)
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				if _, err := index.UpsertAll(b.Context(), s, fmt.Sprint("ns", i), index.Records(recs),
+					index.WithBatchSize(tc.batch), index.WithConcurrency(tc.conc)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			rate := float64(tc.n*b.N) / elapsed.Seconds()
+			ideal := float64(tc.conc*tc.batch) / latency.Seconds()
+			b.ReportMetric(rate, "items/s")
+			b.ReportMetric(ideal, "ideal_items/s")
+			b.ReportMetric(rate/ideal, "ratio")
+		})
+	}
+}
+
+// BenchmarkUpsertOneCall is the latency of one Store.Upsert of 100 records
+// against the fake with 20 ms of latency: the overhead above 20 ms is the
+// Store's, the SDK's and the fake's own work.
+func BenchmarkUpsertOneCall(b *testing.B) {
+	for _, lat := range []time.Duration{0, 20 * time.Millisecond} {
+		b.Run(fmt.Sprintf("latency=%v", lat), func(b *testing.B) {
+			srv := newFake(b)
+			s, _ := openStore(b, srv, 8, index.DotProduct)
+			recs := indextest.RandomRecords(1, 100, 8)
+			srv.SetLatency(lat)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := s.Upsert(b.Context(), "ns", recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
