@@ -20,7 +20,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"os/signal"
 	"text/tabwriter"
@@ -28,7 +27,6 @@ import (
 
 	"github.com/shoalhq/shoal/backends/milvus"
 	"github.com/shoalhq/shoal/backends/milvus/milvustest"
-	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/embedding/local"
 	"github.com/shoalhq/shoal/examples/internal/dataset"
 	"github.com/shoalhq/shoal/index"
@@ -114,7 +112,7 @@ func run(ctx context.Context, cfg config, creds credentials, out io.Writer) erro
 
 	ns := enc.Info().Model // one namespace per model version
 	t0 := time.Now()
-	n, err := index.UpsertAll(ctx, store, ns, embedAll(ctx, enc, items))
+	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items))
 	if err != nil {
 		return err
 	}
@@ -154,29 +152,4 @@ func run(ctx context.Context, cfg config, creds credentials, out io.Writer) erro
 		fmt.Fprintf(out, "precision@%d = %.2f for a bucket of %d %q\n", len(results), float64(relevant)/float64(len(results)), len(bucket.Positives), cfg.class)
 	}
 	return nil
-}
-
-func embedAll(ctx context.Context, enc embedding.Encoder, items []dataset.Item) iter.Seq2[index.Record, error] {
-	labels := make(map[string]string, len(items))
-	for _, it := range items {
-		labels[it.ID] = it.Label
-	}
-	inputs := func(yield func(embedding.Input, error) bool) {
-		for _, it := range items {
-			if !yield(embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}, nil) {
-				return
-			}
-		}
-	}
-	return func(yield func(index.Record, error) bool) {
-		for e, err := range embedding.EncodeAll(ctx, enc, inputs) {
-			if err != nil {
-				yield(index.Record{}, err)
-				return
-			}
-			if !yield(index.Record{ID: e.Input.ID, Vector: e.Vector, Metadata: index.Metadata{"label": labels[e.Input.ID]}}, nil) {
-				return
-			}
-		}
-	}
 }

@@ -26,7 +26,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -160,17 +159,6 @@ func run(ctx context.Context, cfg config, out, status io.Writer) error {
 // ns: EncodeAll batches and parallelises the encoder, UpsertAll batches and
 // parallelises the store.
 func embedAndIndex(ctx context.Context, enc embedding.Encoder, store index.VectorStore, ns string, items []dataset.Item, out, status io.Writer) error {
-	byID := make(map[string]dataset.Item, len(items))
-	for _, it := range items {
-		byID[it.ID] = it
-	}
-	inputs := func(yield func(embedding.Input, error) bool) {
-		for _, it := range items {
-			if !yield(embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}, nil) {
-				return
-			}
-		}
-	}
 	var lastReport time.Duration
 	progress := embedding.WithProgress(func(p embedding.Progress) {
 		if p.Encoded < len(items) && p.Elapsed-lastReport < 250*time.Millisecond {
@@ -180,7 +168,7 @@ func embedAndIndex(ctx context.Context, enc embedding.Encoder, store index.Vecto
 		fmt.Fprintf(status, "\rembedding: %d/%d images (%.0f/s)", p.Encoded, len(items), float64(p.Encoded)/p.Elapsed.Seconds())
 	})
 	t0 := time.Now()
-	n, err := index.UpsertAll(ctx, store, ns, toRecords(embedding.EncodeAll(ctx, enc, inputs, progress), byID))
+	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items, progress))
 	fmt.Fprintln(status)
 	if err != nil {
 		return err
@@ -336,26 +324,6 @@ func distinctLabels(examples []finetune.Example) int {
 		seen[ex.Label] = true
 	}
 	return len(seen)
-}
-
-// toRecords turns embeddings into records carrying each item's label.
-func toRecords(embedded iter.Seq2[embedding.Embedded, error], byID map[string]dataset.Item) iter.Seq2[index.Record, error] {
-	return func(yield func(index.Record, error) bool) {
-		for e, err := range embedded {
-			if err != nil {
-				yield(index.Record{}, err)
-				return
-			}
-			it := byID[e.Input.ID]
-			md := index.Metadata{"label": it.Label}
-			if it.Split != "" {
-				md["split"] = it.Split
-			}
-			if !yield(index.Record{ID: e.Input.ID, Vector: e.Vector, Metadata: md}, nil) {
-				return
-			}
-		}
-	}
 }
 
 // pickBucket chooses n random items of class, reproducibly.

@@ -3,10 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,32 +10,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shoalhq/shoal/examples/internal/dataset"
 )
 
-// writeFolder writes a labeled folder of two shapes: bright squares in the
-// top-left corner ("square") and in the bottom-right corner ("corner").
+// writeFolder writes a labeled folder of two shapes (dataset.WriteShapes).
 func writeFolder(t *testing.T, perClass int) string {
 	t.Helper()
 	dir := t.TempDir()
-	var csv strings.Builder
-	csv.WriteString("path,label\n")
-	for c, label := range []string{"square", "corner"} {
-		for i := range perClass {
-			img := image.NewGray(image.Rect(0, 0, 16, 16))
-			off := c * 8
-			for y := off; y < off+8; y++ {
-				for x := off; x < off+8; x++ {
-					img.SetGray(x, y, color.Gray{Y: uint8(200 + (i*7+x+y)%50)})
-				}
-			}
-			var buf bytes.Buffer
-			require.NoError(t, png.Encode(&buf, img))
-			name := fmt.Sprintf("%s-%d.png", label, i)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, name), buf.Bytes(), 0o644))
-			fmt.Fprintf(&csv, "%s,%s\n", name, label)
-		}
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels.csv"), []byte(csv.String()), 0o644))
+	require.NoError(t, dataset.WriteShapes(dir, perClass))
 	return dir
 }
 

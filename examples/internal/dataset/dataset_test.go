@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"image"
 	"image/png"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/shoalhq/shoal/embedding/local"
+	"github.com/shoalhq/shoal/index"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -107,4 +110,32 @@ func TestLoadFashionDir(t *testing.T) {
 	assert.ErrorContains(t, err, "dataset-fashion-mnist")
 	_, err = LoadFashion(dir, "val")
 	assert.Error(t, err)
+}
+
+func TestWriteShapesAndRecords(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, WriteShapes(dir, 3))
+	items, err := Load(dir)
+	require.NoError(t, err)
+	require.Len(t, items, 6)
+	enc, err := local.NewImageEncoder()
+	require.NoError(t, err)
+	var got []index.Record
+	for r, err := range Records(context.Background(), enc, items) {
+		require.NoError(t, err)
+		got = append(got, r)
+	}
+	require.Len(t, got, 6)
+	for i, r := range got {
+		assert.Equal(t, items[i].ID, r.ID, "input order")
+		assert.Equal(t, index.Metadata{"label": items[i].Label}, r.Metadata)
+		assert.Len(t, r.Vector, enc.Info().Dim)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, err := range Records(ctx, enc, items) {
+		assert.ErrorIs(t, err, context.Canceled)
+		break
+	}
 }
