@@ -42,7 +42,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -177,7 +176,7 @@ func run(ctx context.Context, cfg config, out, status io.Writer) ([]classResult,
 	ns := enc.Info().Model
 	// One batch at a time, so that the store holds the records in the
 	// same order on every run and the background sample is reproducible.
-	n, err := index.UpsertAll(ctx, store, ns, records(ctx, enc, items), index.WithConcurrency(1))
+	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items), index.WithConcurrency(1))
 	if err != nil {
 		return nil, err
 	}
@@ -379,25 +378,4 @@ func pickBucket(ids []string, n int, seed, class uint64) []string {
 	c := slices.Clone(ids)
 	r.Shuffle(len(c), func(i, j int) { c[i], c[j] = c[j], c[i] })
 	return c[:n]
-}
-
-// records embeds items and turns them into records labeled in metadata.
-func records(ctx context.Context, enc embedding.Encoder, items []dataset.Item) iter.Seq2[index.Record, error] {
-	return func(yield func(index.Record, error) bool) {
-		in := make([]embedding.Input, len(items))
-		for i, it := range items {
-			in[i] = embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}
-		}
-		i := 0
-		for e, err := range embedding.EncodeAll(ctx, enc, embedding.Inputs(in)) {
-			if err != nil {
-				yield(index.Record{}, err)
-				return
-			}
-			if !yield(index.Record{ID: e.Input.ID, Vector: e.Vector, Metadata: index.Metadata{"label": items[i].Label}}, nil) {
-				return
-			}
-			i++
-		}
-	}
 }

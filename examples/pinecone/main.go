@@ -22,7 +22,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"text/tabwriter"
 	"time"
 
 	"github.com/shoalhq/shoal/backends/pinecone"
@@ -30,7 +29,6 @@ import (
 	"github.com/shoalhq/shoal/embedding/local"
 	"github.com/shoalhq/shoal/examples/internal/dataset"
 	"github.com/shoalhq/shoal/index"
-	"github.com/shoalhq/shoal/search"
 )
 
 type config struct {
@@ -107,38 +105,5 @@ func run(ctx context.Context, cfg config, apiKey string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "Indexed %d images (dim %d) in namespace %q in %v.\n", n, enc.Info().Dim, ns, time.Since(t0).Round(time.Millisecond))
 
-	var bucket search.Bucket
-	for _, it := range items {
-		if it.Label == cfg.class && len(bucket.Positives) < cfg.bucketSize {
-			bucket.Positives = append(bucket.Positives, search.ByID(it.ID))
-		}
-	}
-	if len(bucket.Positives) == 0 {
-		return fmt.Errorf("no item of class %q", cfg.class)
-	}
-	searcher, err := search.New(store, ns)
-	if err != nil {
-		return err
-	}
-	results, err := searcher.Search(ctx, bucket, search.TopK(cfg.k))
-	if err != nil {
-		return err
-	}
-	relevant := 0
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "rank\tid\tlabel\tscore")
-	for i, r := range results {
-		label, _ := r.Metadata.String("label")
-		if label == cfg.class {
-			relevant++
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\n", i+1, r.ID, label, r.Score)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(results) > 0 {
-		fmt.Fprintf(out, "precision@%d = %.2f for a bucket of %d %q\n", len(results), float64(relevant)/float64(len(results)), len(bucket.Positives), cfg.class)
-	}
-	return nil
+	return dataset.SearchClass(ctx, store, ns, items, cfg.class, cfg.bucketSize, cfg.k, out)
 }

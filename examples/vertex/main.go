@@ -28,7 +28,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"iter"
 	"os"
 	"os/signal"
 	"time"
@@ -121,21 +120,14 @@ func run(ctx context.Context, cfg config, out, status io.Writer) error {
 	for _, it := range items {
 		labels[it.ID] = it.Label
 	}
-	inputs := func(yield func(embedding.Input, error) bool) {
-		for _, it := range items {
-			if !yield(embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}, nil) {
-				return
-			}
-		}
-	}
 	start := time.Now()
-	embedded := embedding.EncodeAll(ctx, enc, inputs, embedding.WithConcurrency(cfg.concurrency),
+	records := dataset.Records(ctx, enc, items, embedding.WithConcurrency(cfg.concurrency),
 		embedding.WithProgress(func(p embedding.Progress) {
 			if p.Encoded%1000 < info.MaxBatch || p.Encoded == len(items) {
 				fmt.Fprintf(status, "\rembedded %d/%d images (%d retries)", p.Encoded, len(items), p.Retries)
 			}
 		}))
-	n, err := index.UpsertAll(ctx, store, info.Model, records(embedded, labels))
+	n, err := index.UpsertAll(ctx, store, info.Model, records)
 	fmt.Fprintln(status)
 	if err != nil {
 		return err
@@ -168,20 +160,4 @@ func run(ctx context.Context, cfg config, out, status io.Writer) error {
 	}
 	fmt.Fprintf(out, "%d of %d share the query's label\n", same, len(matches))
 	return nil
-}
-
-// records turns embeddings into records labelled for the store.
-func records(in iter.Seq2[embedding.Embedded, error], labels map[string]string) iter.Seq2[index.Record, error] {
-	return func(yield func(index.Record, error) bool) {
-		for e, err := range in {
-			if err != nil {
-				yield(index.Record{}, err)
-				return
-			}
-			r := index.Record{ID: e.Input.ID, Vector: e.Vector, Metadata: index.Metadata{"label": labels[e.Input.ID]}}
-			if !yield(r, nil) {
-				return
-			}
-		}
-	}
 }
