@@ -293,6 +293,24 @@ func (s *Server) dataFault(ctx context.Context, write bool) fault {
 	return fault{}
 }
 
+// lockCollection authenticates the call, locks the server and finds the
+// collection called name. On success the server stays locked and the
+// caller must unlock s.mu; on failure (not authenticated, no such
+// collection) it returns the status to answer with, unlocked.
+func (s *Server) lockCollection(ctx context.Context, name string) (*collection, *commonpb.Status) {
+	if st := s.auth(ctx); st != nil {
+		return nil, st
+	}
+	s.mu.Lock()
+	c := s.colls[name]
+	if c == nil {
+		s.mu.Unlock()
+		return nil, notFound(name)
+	}
+	return c, nil
+}
+
+// auth checks the call's token, when the server has one.
 func (s *Server) auth(ctx context.Context) *commonpb.Status {
 	if s.token == "" {
 		return nil
@@ -468,15 +486,11 @@ func (s *Server) DropCollection(ctx context.Context, req *milvuspb.DropCollectio
 
 // CreatePartition records a partition name (rows are not partitioned).
 func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartitionRequest) (*commonpb.Status, error) {
-	if st := s.auth(ctx); st != nil {
+	c, st := s.lockCollection(ctx, req.GetCollectionName())
+	if st != nil {
 		return st, nil
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.colls[req.GetCollectionName()]
-	if c == nil {
-		return notFound(req.GetCollectionName()), nil
-	}
 	if !slices.Contains(c.partitions, req.GetPartitionName()) {
 		c.partitions = append(c.partitions, req.GetPartitionName())
 	}
@@ -485,29 +499,21 @@ func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartit
 
 // HasPartition reports whether a partition exists.
 func (s *Server) HasPartition(ctx context.Context, req *milvuspb.HasPartitionRequest) (*milvuspb.BoolResponse, error) {
-	if st := s.auth(ctx); st != nil {
+	c, st := s.lockCollection(ctx, req.GetCollectionName())
+	if st != nil {
 		return &milvuspb.BoolResponse{Status: st}, nil
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.colls[req.GetCollectionName()]
-	if c == nil {
-		return &milvuspb.BoolResponse{Status: notFound(req.GetCollectionName())}, nil
-	}
 	return &milvuspb.BoolResponse{Status: ok(), Value: slices.Contains(c.partitions, req.GetPartitionName())}, nil
 }
 
 // ShowPartitions lists partitions.
 func (s *Server) ShowPartitions(ctx context.Context, req *milvuspb.ShowPartitionsRequest) (*milvuspb.ShowPartitionsResponse, error) {
-	if st := s.auth(ctx); st != nil {
+	c, st := s.lockCollection(ctx, req.GetCollectionName())
+	if st != nil {
 		return &milvuspb.ShowPartitionsResponse{Status: st}, nil
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.colls[req.GetCollectionName()]
-	if c == nil {
-		return &milvuspb.ShowPartitionsResponse{Status: notFound(req.GetCollectionName())}, nil
-	}
 	ids := make([]int64, len(c.partitions))
 	for i := range ids {
 		ids[i] = int64(i + 1)
@@ -517,15 +523,11 @@ func (s *Server) ShowPartitions(ctx context.Context, req *milvuspb.ShowPartition
 
 // CreateIndex records the vector index (built at once).
 func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexRequest) (*commonpb.Status, error) {
-	if st := s.auth(ctx); st != nil {
+	c, st := s.lockCollection(ctx, req.GetCollectionName())
+	if st != nil {
 		return st, nil
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.colls[req.GetCollectionName()]
-	if c == nil {
-		return notFound(req.GetCollectionName()), nil
-	}
 	if req.GetFieldName() != c.vec {
 		return invalid("the fake indexes only the vector field %q", c.vec), nil
 	}
@@ -553,15 +555,11 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 
 // DescribeIndex returns the vector index, or an index-not-found status.
 func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexRequest) (*milvuspb.DescribeIndexResponse, error) {
-	if st := s.auth(ctx); st != nil {
+	c, st := s.lockCollection(ctx, req.GetCollectionName())
+	if st != nil {
 		return &milvuspb.DescribeIndexResponse{Status: st}, nil
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.colls[req.GetCollectionName()]
-	if c == nil {
-		return &milvuspb.DescribeIndexResponse{Status: notFound(req.GetCollectionName())}, nil
-	}
 	if c.index == nil || (req.GetFieldName() != "" && req.GetFieldName() != c.vec) {
 		return &milvuspb.DescribeIndexResponse{Status: status(CodeIndexNotFound, "index not found[collection="+req.GetCollectionName()+"]", false)}, nil
 	}
@@ -571,15 +569,11 @@ func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexR
 
 // LoadCollection marks a collection loaded (it needs an index, as in Milvus).
 func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectionRequest) (*commonpb.Status, error) {
-	if st := s.auth(ctx); st != nil {
+	c, st := s.lockCollection(ctx, req.GetCollectionName())
+	if st != nil {
 		return st, nil
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.colls[req.GetCollectionName()]
-	if c == nil {
-		return notFound(req.GetCollectionName()), nil
-	}
 	if c.index == nil {
 		return status(CodeIndexNotFound, "there is no vector index on field "+c.vec+", please create index firstly", false), nil
 	}
@@ -602,15 +596,11 @@ func (s *Server) ReleaseCollection(ctx context.Context, req *milvuspb.ReleaseCol
 
 // GetLoadingProgress reports 100 for a loaded collection, 0 otherwise.
 func (s *Server) GetLoadingProgress(ctx context.Context, req *milvuspb.GetLoadingProgressRequest) (*milvuspb.GetLoadingProgressResponse, error) {
-	if st := s.auth(ctx); st != nil {
+	c, st := s.lockCollection(ctx, req.GetCollectionName())
+	if st != nil {
 		return &milvuspb.GetLoadingProgressResponse{Status: st}, nil
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.colls[req.GetCollectionName()]
-	if c == nil {
-		return &milvuspb.GetLoadingProgressResponse{Status: notFound(req.GetCollectionName())}, nil
-	}
 	p := int64(0)
 	if c.loaded {
 		p = 100
