@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/shoalhq/shoal/internal/vecmath"
@@ -198,6 +199,24 @@ func ValidateID(id string) error {
 		}
 	}
 	return nil
+}
+
+// ValidateNamespace checks a namespace name: at most MaxIDLength bytes of
+// UTF-8 without a NUL byte. The empty name is the default namespace. The
+// error wraps ErrInvalidArgument and names the namespace.
+func ValidateNamespace(ns string) error {
+	reason := ""
+	switch {
+	case len(ns) > MaxIDLength:
+		reason = fmt.Sprintf("%d bytes, more than %d", len(ns), MaxIDLength)
+	case !utf8.ValidString(ns):
+		reason = "not valid UTF-8"
+	case strings.IndexByte(ns, 0) >= 0:
+		reason = "contains a NUL byte"
+	default:
+		return nil
+	}
+	return fmt.Errorf("%w: namespace %q: %s", ErrInvalidArgument, ns, reason)
 }
 
 // ValidateVector checks that v is non-empty, finite, and — when dim > 0 —

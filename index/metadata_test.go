@@ -308,3 +308,19 @@ func TestSentinelErrorsRefineInvalidArgument(t *testing.T) {
 		assert.False(t, errors.Is(err, index.ErrInvalidArgument), "%v", err)
 	}
 }
+
+func TestValidateNamespace(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"", "ns", "shoal-local-image/v1 side=28 gray dim=784", "名前"} {
+		assert.NoError(t, index.ValidateNamespace(ok), ok)
+	}
+	for ns, reason := range map[string]string{
+		strings.Repeat("n", index.MaxIDLength+1): "more than",
+		"bad\xff":                                "not valid UTF-8",
+		"nul\x00":                                "NUL",
+	} {
+		err := index.ValidateNamespace(ns)
+		assert.ErrorIs(t, err, index.ErrInvalidArgument)
+		assert.ErrorContains(t, err, reason)
+	}
+}

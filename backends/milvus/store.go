@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/milvus-io/milvus-sdk-go/v2/client"
 	"github.com/milvus-io/milvus-sdk-go/v2/entity"
@@ -324,18 +323,10 @@ func (s *Store) begin(ctx context.Context, namespace string) error {
 }
 
 func validNamespace(ns string) error {
-	reason := ""
-	switch {
-	case len(ns) > index.MaxIDLength:
-		reason = fmt.Sprintf("%d bytes, more than %d", len(ns), index.MaxIDLength)
-	case !utf8.ValidString(ns):
-		reason = "not valid UTF-8"
-	case strings.IndexByte(ns, 0) >= 0:
-		reason = "contains a NUL byte"
-	default:
-		return nil
+	if err := index.ValidateNamespace(ns); err != nil {
+		return fmt.Errorf("milvus: %w", err)
 	}
-	return fmt.Errorf("milvus: %w: namespace %q: %s", index.ErrInvalidArgument, ns, reason)
+	return nil
 }
 
 func nsExpr(namespace string) string { return fieldNamespace + " == " + quote(namespace) }

@@ -6,7 +6,6 @@ import (
 	"hash/crc32"
 	"math"
 	"slices"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/shoalhq/shoal/index"
@@ -480,22 +479,8 @@ func (d *decoder) stringList() []string {
 	return list
 }
 
-// validNamespace checks a namespace name: at most index.MaxIDLength bytes of
-// UTF-8 without NUL. The empty name is the default namespace.
-func validNamespace(ns string) error {
-	reason := ""
-	switch {
-	case len(ns) > index.MaxIDLength:
-		reason = fmt.Sprintf("%d bytes, more than %d", len(ns), index.MaxIDLength)
-	case !utf8.ValidString(ns):
-		reason = "not valid UTF-8"
-	case strings.IndexByte(ns, 0) >= 0:
-		reason = "contains a NUL byte"
-	default:
-		return nil
-	}
-	return fmt.Errorf("%w: namespace %q: %s", index.ErrInvalidArgument, ns, reason)
-}
+// validNamespace checks a namespace name (index.ValidateNamespace).
+func validNamespace(ns string) error { return index.ValidateNamespace(ns) }
 
 func sortedKeys(md index.Metadata) []string {
 	keys := make([]string, 0, len(md))
