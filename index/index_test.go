@@ -186,3 +186,22 @@ func TestItemError(t *testing.T) {
 	assert.Equal(t, 12, ie.Index)
 	assert.Equal(t, "doc-7", ie.ID)
 }
+
+func TestContextError(t *testing.T) {
+	t.Parallel()
+	assert.NoError(t, index.ContextError(context.Background()))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.ErrorIs(t, index.ContextError(ctx), context.Canceled)
+	cause := errors.New("shutting down")
+	ctx, cancelCause := context.WithCancelCause(context.Background())
+	cancelCause(cause)
+	assert.ErrorIs(t, index.ContextError(ctx), cause)
+	// A deadline in the past counts even before the context's timer fires.
+	ctx, cancel = context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	assert.ErrorIs(t, index.ContextError(ctx), context.DeadlineExceeded)
+	ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	assert.NoError(t, index.ContextError(ctx))
+}

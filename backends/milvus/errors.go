@@ -128,8 +128,8 @@ func mapError(ctx context.Context, op string, secrets []string, err error) error
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("milvus: %s: %w", op, context.Cause(ctx))
+	if cerr := index.ContextError(ctx); cerr != nil {
+		return fmt.Errorf("milvus: %s: %w", op, cerr)
 	}
 	e := &Error{Op: op, orig: err}
 	retry := false

@@ -87,8 +87,8 @@ func mapError(ctx context.Context, op, secret string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
-		return fmt.Errorf("pinecone: %s: %w", op, context.Cause(ctx))
+	if cerr := index.ContextError(ctx); cerr != nil {
+		return fmt.Errorf("pinecone: %s: %w", op, cerr)
 	}
 	e := &Error{Op: op, orig: err}
 	var ra *retryAfterError

@@ -38,9 +38,9 @@ func mapError(ctx context.Context, op string, err error, invalid error) error {
 	if err == nil {
 		return nil
 	}
-	if ctx.Err() != nil {
+	if cerr := index.ContextError(ctx); cerr != nil {
 		// The caller's context ended: report that, not a transport code.
-		return fmt.Errorf("vertex: %s: %w", op, context.Cause(ctx))
+		return fmt.Errorf("vertex: %s: %w", op, cerr)
 	}
 	st, ok := status.FromError(err)
 	if !ok {
