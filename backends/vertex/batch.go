@@ -307,7 +307,9 @@ func waitJob(ctx context.Context, what string, get func(context.Context) (aiplat
 		state, msg, err := get(ctx)
 		if err != nil {
 			mapped := mapError(ctx, "get "+what, err, index.ErrInvalidArgument)
-			if ctx.Err() != nil {
+			if index.ContextError(ctx) != nil {
+				// The caller gave up (perhaps noticed first by the
+				// transport, before the context's own timer fired).
 				return cancelJob(ctx, what, cancel)
 			}
 			if !embedding.IsRetryable(mapped) {
@@ -340,7 +342,7 @@ func waitJob(ctx context.Context, what string, get func(context.Context) (aiplat
 func cancelJob(ctx context.Context, what string, cancel func(context.Context) error) error {
 	cctx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer done()
-	cause := context.Cause(ctx)
+	cause := index.ContextError(ctx)
 	if err := cancel(cctx); err != nil {
 		return fmt.Errorf("vertex: %s: %w (cancelling the job failed too: %v)", what, cause, err)
 	}

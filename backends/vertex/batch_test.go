@@ -217,6 +217,16 @@ func TestBatchJobCancelled(t *testing.T) {
 		// The service moves it through CANCELLING to CANCELLED.
 		assert.ErrorIs(t, job.Wait(context.Background()), vertex.ErrJobCancelled)
 	})
+	t.Run("deadline noticed by the transport first", func(t *testing.T) {
+		// The transport may see a passed deadline before the context's
+		// timer fires; the job must be cancelled all the same.
+		job, err := b.Submit(context.Background(), "gs://data/in.jsonl", "gs://data/out")
+		require.NoError(t, err)
+		err = job.Wait(pastDeadline{context.Background()})
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "job cancelled")
+		assert.Contains(t, srv.JobRequests(), "CancelBatchPredictionJob "+job.Name())
+	})
 	t.Run("cancelled by someone else", func(t *testing.T) {
 		job, err := b.Submit(context.Background(), "gs://data/in.jsonl", "gs://data/out")
 		require.NoError(t, err)
@@ -266,3 +276,10 @@ func TestBatchJobPollRetriesTransientErrors(t *testing.T) {
 	assert.ErrorIs(t, err, index.ErrResourceExhausted)
 	assert.True(t, embedding.IsRetryable(err), "creating a job over quota may be retried by the caller")
 }
+
+// pastDeadline is a context whose deadline has passed but whose Done
+// channel has not closed yet: the moment between a deadline and the
+// context's timer firing.
+type pastDeadline struct{ context.Context }
+
+func (pastDeadline) Deadline() (time.Time, bool) { return time.Now().Add(-time.Second), true }

@@ -154,7 +154,12 @@ func TestCustomJobCancelled(t *testing.T) {
 			return name != "" && !strings.Contains(strings.Join(srv.JobRequests(), ","), "CancelCustomJob "+name)
 		}, 5*time.Second, time.Millisecond)
 		require.NoError(t, other.CancelCustomJob(context.Background(), &aiplatformpb.CancelCustomJobRequest{Name: name}))
-		assert.ErrorIs(t, <-done, vertex.ErrJobCancelled)
+		select {
+		case err := <-done:
+			assert.ErrorIs(t, err, vertex.ErrJobCancelled)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("Train did not notice %s was cancelled; job requests: %v", name, srv.JobRequests())
+		}
 	})
 }
 
