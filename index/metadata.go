@@ -234,6 +234,81 @@ func ValidateVector(v []float32, dim int) error {
 	return nil
 }
 
+// Canonical returns m itself when it is already in the canonical form
+// [Metadata.Normalize] produces (string, bool, int64, finite float64 and
+// []string values under valid keys, within MaxMetadataBytes), without
+// copying or allocating, and otherwise what Normalize returns: a normalised
+// copy or the first error in key order. A store that encodes metadata
+// straight onto the wire uses it instead of Normalize.
+func (m Metadata) Canonical() (Metadata, error) {
+	md, _, err := m.canonical()
+	return md, err
+}
+
+// canonical is Canonical, also reporting whether it returned m itself.
+func (m Metadata) canonical() (md Metadata, same bool, err error) {
+	if m == nil {
+		return nil, true, nil
+	}
+	for k, v := range m {
+		if k == "" || k[0] == '$' || !utf8.ValidString(k) || !canonicalValue(v) {
+			md, err := m.Normalize()
+			return md, false, err
+		}
+	}
+	if sz := m.Size(); sz > MaxMetadataBytes {
+		return nil, false, fmt.Errorf("%w: %d bytes, more than the %d allowed", ErrInvalidMetadata, sz, MaxMetadataBytes)
+	}
+	return m, true, nil
+}
+
+// canonicalValue reports whether v is a valid value of a canonical type.
+func canonicalValue(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return utf8.ValidString(x)
+	case bool, int64:
+		return true
+	case float64:
+		return !math.IsNaN(x) && !math.IsInf(x, 0)
+	case []string:
+		for _, s := range x {
+			if !utf8.ValidString(s) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// CheckRecords checks a batch for Upsert as [ValidateRecords] does (the same
+// errors, naming the same record) without copying anything. A store that
+// encodes records straight onto the wire uses it with
+// [Metadata.Canonical], and must not keep the caller's slices or maps.
+func CheckRecords(recs []Record, dim int) error {
+	seen := make(map[string]int, len(recs))
+	for i, r := range recs {
+		if err := ValidateID(r.ID); err != nil {
+			return &ItemError{Index: i, ID: r.ID, Err: err}
+		}
+		if j, dup := seen[r.ID]; dup {
+			return &ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: duplicate of record %d in the same call", ErrInvalidID, j)}
+		}
+		seen[r.ID] = i
+		if dim == 0 && i > 0 {
+			dim = len(recs[0].Vector)
+		}
+		if err := ValidateVector(r.Vector, dim); err != nil {
+			return &ItemError{Index: i, ID: r.ID, Err: err}
+		}
+		if _, err := r.Metadata.Canonical(); err != nil {
+			return &ItemError{Index: i, ID: r.ID, Err: err}
+		}
+	}
+	return nil
+}
+
 // ValidateRecords checks a batch for Upsert and returns the records in
 // canonical form (metadata normalised, vectors and metadata copied so that
 // the caller may reuse its slices). dim is the expected dimension, or 0 to
@@ -257,9 +332,12 @@ func ValidateRecords(recs []Record, dim int) ([]Record, error) {
 		if err := ValidateVector(r.Vector, dim); err != nil {
 			return nil, &ItemError{Index: i, ID: r.ID, Err: err}
 		}
-		md, err := r.Metadata.Normalize()
+		md, same, err := r.Metadata.canonical()
 		if err != nil {
 			return nil, &ItemError{Index: i, ID: r.ID, Err: err}
+		}
+		if same {
+			md = md.Clone() // canonical already: a copy is all it needs
 		}
 		out[i] = Record{ID: r.ID, Vector: slices.Clone(r.Vector), Metadata: md}
 	}

@@ -3,6 +3,7 @@ package index_test
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -39,12 +40,33 @@ func TestMetadataNormalizeAccepts(t *testing.T) {
 		{[]string{"a", "b"}, []string{"a", "b"}},
 		{[]string{}, []string{}},
 	} {
-		out, err := index.Metadata{"k": c.in}.Normalize()
+		in := index.Metadata{"k": c.in}
+		out, err := in.Normalize()
 		if assert.NoError(t, err, "%#v", c.in) {
 			assert.Equal(t, c.want, out["k"], "%#v (%T)", c.in, c.in)
 			assert.IsType(t, c.want, out["k"])
 		}
+		// Canonical agrees, and hands back canonical metadata itself.
+		can, err := in.Canonical()
+		if assert.NoError(t, err, "%#v", c.in) {
+			assert.Equal(t, out, can, "%#v (%T)", c.in, c.in)
+			same := reflect.ValueOf(can).UnsafePointer() == reflect.ValueOf(in).UnsafePointer()
+			assert.Equal(t, reflect.TypeOf(c.in) == reflect.TypeOf(c.want), same, "%#v (%T): returned as is only when canonical", c.in, c.in)
+		}
 	}
+}
+
+func TestMetadataCanonicalDoesNotAllocate(t *testing.T) {
+	md := index.Metadata{"s": "x", "b": true, "i": int64(3), "f": 2.5, "l": []string{"a", "b"}}
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := md.Canonical(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+	got, err := index.Metadata(nil).Canonical()
+	assert.NoError(t, err)
+	assert.Nil(t, got)
 }
 
 func TestMetadataNormalizeRejects(t *testing.T) {
@@ -81,6 +103,8 @@ func TestMetadataNormalizeRejects(t *testing.T) {
 		if assert.ErrorIs(t, err, index.ErrInvalidMetadata, c.name) {
 			assert.ErrorIs(t, err, index.ErrInvalidArgument, c.name)
 			assert.Contains(t, err.Error(), c.mention, c.name)
+			_, cerr := c.md.Canonical()
+			assert.EqualError(t, cerr, err.Error(), "Canonical reports what Normalize does: "+c.name)
 		}
 		assert.Nil(t, out, c.name)
 	}
@@ -235,6 +259,8 @@ func TestValidateRecords(t *testing.T) {
 		out, err = index.ValidateRecords(nil, 0)
 		assert.NoError(t, err)
 		assert.Empty(t, out)
+		assert.NoError(t, index.CheckRecords(in, 2))
+		assert.NoError(t, index.CheckRecords(nil, 0))
 	})
 	for _, c := range []struct {
 		name string
@@ -263,6 +289,7 @@ func TestValidateRecords(t *testing.T) {
 			require.ErrorAs(t, err, &ie)
 			assert.Equal(t, c.idx, ie.Index)
 			assert.Equal(t, c.id, ie.ID)
+			assert.EqualError(t, index.CheckRecords(c.recs, c.dim), err.Error(), "CheckRecords reports the same")
 		})
 	}
 }
