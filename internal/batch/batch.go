@@ -76,6 +76,11 @@ type Item[T, R any] struct {
 // order, or an error for the whole batch. ctx is cancelled when the run stops.
 type Work[T, R any] func(ctx context.Context, items []T) ([]R, error)
 
+// Prepare readies one batch: it does the batch's CPU work (checking,
+// encoding) and returns the send function that does the rest, which may be
+// called more than once (it is retried like a Work). See [RunPrepared].
+type Prepare[T, R any] func(ctx context.Context, items []T) (send func(ctx context.Context) ([]R, error), err error)
+
 // BatchError reports a batch that failed for good: which items it held and
 // the last attempt's error.
 type BatchError struct {
@@ -225,6 +230,8 @@ type job[T, R any] struct {
 	attempts int
 	retries  int
 	srcErr   error // an error from the input stream, after items
+	send     func(context.Context) ([]R, error)
+	prepErr  error // the batch could not be prepared
 	done     chan struct{}
 }
 
@@ -239,6 +246,22 @@ type job[T, R any] struct {
 // outlives the iteration. Memory is bounded: at most 2·Concurrency batches
 // are held at a time.
 func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
+	return run(ctx, in, nil, work, cfg)
+}
+
+// RunPrepared is [Run] with the work split in two: prepare runs on each
+// batch as soon as it is cut, before the batch waits for one of the
+// Concurrency slots (at most 2·Concurrency batches ahead, one at a time in
+// the goroutine reading in), and the send function it returns runs in the
+// slot and is retried as a Work is. A slot then spends its time on the
+// round trip only, while the CPU work of the next batches overlaps it. An
+// error from prepare fails the batch for good (after one attempt), as a
+// non-retryable Work error would.
+func RunPrepared[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
+	return run(ctx, in, prepare, nil, cfg)
+}
+
+func run[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[T, R], work Work[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
 	return func(yield func(Item[T, R], error) bool) {
 		var zero Item[T, R]
 		if err := cfg.setDefaults(); err != nil {
@@ -251,11 +274,23 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 
 		window := 2 * cfg.Concurrency
 		jobs := make(chan *job[T, R], window) // in dispatch order, consumed in order
+		// ready holds batches cut (and prepared) ahead, for the first free
+		// worker: a worker that finishes takes the next batch at once.
+		ready := make(chan *job[T, R], cfg.Concurrency)
 		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(cfg.Concurrency + 1) // +1: the producer itself
+		for range cfg.Concurrency {
+			g.Go(func() error {
+				for j := range ready {
+					runJob(gctx, j, work, &cfg)
+					close(j.done)
+				}
+				return nil
+			})
+		}
 
 		truncated := false // the producer stopped before the end of in
 		g.Go(func() error {
+			defer close(ready)
 			defer close(jobs)
 			dispatch := func(j *job[T, R]) bool {
 				// The channel's capacity bounds how many batches are held.
@@ -268,12 +303,16 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 					close(j.done)
 					return true
 				}
-				g.Go(func() error {
-					defer close(j.done)
-					runJob(gctx, j, work, &cfg)
-					return nil
-				})
-				return true
+				select {
+				case ready <- j:
+					return true
+				case <-gctx.Done():
+					// j is in jobs already: settle it so that the consumer's
+					// drain does not wait for it.
+					j.attempts, j.err = 0, context.Cause(gctx)
+					close(j.done)
+					return false
+				}
 			}
 			var (
 				cur   []T
@@ -283,6 +322,12 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 			)
 			flush := func(srcErr error) bool {
 				j := &job[T, R]{first: first, items: cur, srcErr: srcErr, done: make(chan struct{})}
+				if prepare != nil && len(cur) > 0 {
+					j.send, j.prepErr = prepare(gctx, cur)
+					if j.send == nil && j.prepErr == nil {
+						j.prepErr = errors.New("batch: prepare returned no send function")
+					}
+				}
 				cur, bytes, first = nil, 0, n
 				if !dispatch(j) {
 					truncated = true
@@ -305,6 +350,9 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 					if len(cur) > 0 && bytes+sz > cfg.MaxBytes && !flush(nil) {
 						return nil
 					}
+				}
+				if cur == nil {
+					cur = make([]T, 0, min(cfg.Size, 1024))
 				}
 				cur = append(cur, item)
 				bytes += sz
@@ -395,13 +443,26 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 }
 
 func runJob[T, R any](ctx context.Context, j *job[T, R], work Work[T, R], cfg *Config[T]) {
+	if j.prepErr != nil {
+		j.attempts, j.err = 1, j.prepErr
+		if ctx.Err() != nil {
+			j.err = context.Cause(ctx)
+		}
+		return
+	}
 	for attempt := 1; ; attempt++ {
 		j.attempts = attempt
 		if err := ctx.Err(); err != nil {
 			j.err = context.Cause(ctx)
 			return
 		}
-		out, err := work(ctx, j.items)
+		var out []R
+		var err error
+		if j.send != nil {
+			out, err = j.send(ctx)
+		} else {
+			out, err = work(ctx, j.items)
+		}
 		if err == nil && len(out) != len(j.items) {
 			err = fmt.Errorf("batch: work returned %d results for %d items", len(out), len(j.items))
 		}
