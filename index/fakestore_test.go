@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/shoalhq/shoal/index"
 )
@@ -32,15 +33,23 @@ func newFakeStore() *fakeStore {
 }
 
 func (s *fakeStore) Upsert(ctx context.Context, _ string, recs []index.Record) error {
+	valid, err := index.ValidateRecords(recs, 0)
+	if err != nil {
+		s.mu.Lock()
+		s.calls++
+		s.mu.Unlock()
+		return err
+	}
+	return s.send(ctx, recs, valid)
+}
+
+// send is Upsert after validation.
+func (s *fakeStore) send(ctx context.Context, recs, valid []index.Record) error {
 	s.mu.Lock()
 	call := s.calls
 	s.calls++
 	s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return err
-	}
-	valid, err := index.ValidateRecords(recs, 0)
-	if err != nil {
 		return err
 	}
 	if s.hook != nil {
@@ -116,3 +125,19 @@ func (s *fakeStore) Scan(_ context.Context, _ string, f index.Filter) iter.Seq2[
 func (s *fakeStore) Close() error { return nil }
 
 var _ index.VectorStore = (*fakeStore)(nil)
+
+// preparingStore is a fakeStore that implements index.UpsertPreparer: it
+// validates in PrepareUpsert and writes in send.
+type preparingStore struct {
+	*fakeStore
+	prepared atomic.Int64
+}
+
+func (p *preparingStore) PrepareUpsert(_ context.Context, _ string, recs []index.Record) (func(context.Context) error, error) {
+	valid, err := index.ValidateRecords(recs, 0)
+	if err != nil {
+		return nil, err
+	}
+	p.prepared.Add(1)
+	return func(ctx context.Context) error { return p.send(ctx, recs, valid) }, nil
+}

@@ -164,31 +164,53 @@ func UpsertAll(ctx context.Context, s VectorStore, namespace string, recs iter.S
 			i++
 		}
 	}
-	work := func(ctx context.Context, items []numbered) ([]struct{}, error) {
+	// fail rebases a store's *ItemError onto the stream and logs.
+	fail := func(items []numbered, err error) error {
+		var ie *ItemError
+		if errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(items) {
+			// Rebase the store's per-call index onto the stream.
+			fixed := *ie
+			fixed.Index = items[ie.Index].i
+			err = &wrappedItemError{ItemError: &fixed, orig: err}
+		}
+		if o.logger != nil {
+			o.logger.Warn("shoal: upsert batch failed", "namespace", namespace,
+				"first", items[0].i, "count", len(items), "retryable", IsRetryable(err), "err", err)
+		}
+		return err
+	}
+	records := func(items []numbered) []Record {
 		rs := make([]Record, len(items))
 		for i, it := range items {
 			rs[i] = it.r
 		}
-		err := s.Upsert(ctx, namespace, rs)
-		if err != nil {
-			var ie *ItemError
-			if errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(items) {
-				// Rebase the store's per-call index onto the stream.
-				fixed := *ie
-				fixed.Index = items[ie.Index].i
-				err = &wrappedItemError{ItemError: &fixed, orig: err}
+		return rs
+	}
+	var run iter.Seq2[batch.Item[numbered, struct{}], error]
+	if p, ok := s.(UpsertPreparer); ok {
+		run = batch.RunPrepared(ctx, src, func(ctx context.Context, items []numbered) (func(context.Context) ([]struct{}, error), error) {
+			send, err := p.PrepareUpsert(ctx, namespace, records(items))
+			if err != nil {
+				return nil, fail(items, err)
 			}
-			if o.logger != nil {
-				o.logger.Warn("shoal: upsert batch failed", "namespace", namespace,
-					"first", items[0].i, "count", len(items), "retryable", IsRetryable(err), "err", err)
+			return func(ctx context.Context) ([]struct{}, error) {
+				if err := send(ctx); err != nil {
+					return nil, fail(items, err)
+				}
+				return make([]struct{}, len(items)), nil
+			}, nil
+		}, o.cfg)
+	} else {
+		run = batch.Run(ctx, src, func(ctx context.Context, items []numbered) ([]struct{}, error) {
+			if err := s.Upsert(ctx, namespace, records(items)); err != nil {
+				return nil, fail(items, err)
 			}
-			return nil, err
-		}
-		return make([]struct{}, len(items)), nil
+			return make([]struct{}, len(items)), nil
+		}, o.cfg)
 	}
 	n := 0
 	var errs []error
-	for it, err := range batch.Run(ctx, src, work, o.cfg) {
+	for it, err := range run {
 		if err != nil {
 			var be *batch.BatchError
 			if errors.As(err, &be) {
