@@ -70,6 +70,7 @@ var brokenStores = []struct {
 	{bugNoClose, []string{"Closed"}},
 	{bugCloseTwiceErrors, []string{"Closed"}},
 	{bugCountStale, []string{"Counter"}},
+	{bugPrepareWrites, []string{"PrepareUpsert"}},
 	{bugNamespacesTwice, []string{"Namespacer"}},
 }
 
