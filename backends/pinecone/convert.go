@@ -22,28 +22,35 @@ func toPineconeMetadata(md index.Metadata) (*structpb.Struct, error) {
 		return nil, nil
 	}
 	fields := make(map[string]*structpb.Value, len(md))
+	vals := make([]structpb.Value, len(md)) // one allocation for the values
+	j := 0
 	for k, v := range md {
+		val := &vals[j]
+		j++
 		switch x := v.(type) {
 		case string:
-			fields[k] = structpb.NewStringValue(x)
+			val.Kind = &structpb.Value_StringValue{StringValue: x}
 		case bool:
-			fields[k] = structpb.NewBoolValue(x)
+			val.Kind = &structpb.Value_BoolValue{BoolValue: x}
 		case float64:
-			fields[k] = structpb.NewNumberValue(x)
+			val.Kind = &structpb.Value_NumberValue{NumberValue: x}
 		case int64:
 			if x > maxExactInt || x < -maxExactInt {
 				return nil, fmt.Errorf("%w: key %q: integer %d is beyond ±2^53 and Pinecone stores numbers as doubles", index.ErrInvalidMetadata, k, x)
 			}
-			fields[k] = structpb.NewNumberValue(float64(x))
+			val.Kind = &structpb.Value_NumberValue{NumberValue: float64(x)}
 		case []string:
-			vals := make([]*structpb.Value, len(x))
+			elems := make([]structpb.Value, len(x))
+			list := make([]*structpb.Value, len(x))
 			for i, s := range x {
-				vals[i] = structpb.NewStringValue(s)
+				elems[i].Kind = &structpb.Value_StringValue{StringValue: s}
+				list[i] = &elems[i]
 			}
-			fields[k] = structpb.NewListValue(&structpb.ListValue{Values: vals})
+			val.Kind = &structpb.Value_ListValue{ListValue: &structpb.ListValue{Values: list}}
 		default:
 			return nil, fmt.Errorf("%w: key %q: unsupported type %T", index.ErrInvalidMetadata, k, v)
 		}
+		fields[k] = val
 	}
 	return &structpb.Struct{Fields: fields}, nil
 }

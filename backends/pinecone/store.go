@@ -34,6 +34,11 @@ const (
 	maxResponseBytes = 160 << 20
 )
 
+var (
+	_ index.VectorStore    = (*Store)(nil)
+	_ index.UpsertPreparer = (*Store)(nil)
+)
+
 // Store is an index.VectorStore on one Pinecone index. Shoal namespaces are
 // Pinecone namespaces (Shoal's "" is Pinecone's default namespace). It is
 // safe for concurrent use; Close releases the connection.
@@ -333,58 +338,81 @@ func (s *Store) ns(namespace string) (*pc.IndexConnection, error) {
 // when one fails, earlier ones stay written (upserts are idempotent, so
 // retrying the call is safe).
 func (s *Store) Upsert(ctx context.Context, namespace string, recs []index.Record) error {
-	conn, err := s.ns(namespace)
+	send, err := s.PrepareUpsert(ctx, namespace, recs)
 	if err != nil {
 		return err
 	}
+	return send(ctx)
+}
+
+// PrepareUpsert implements index.UpsertPreparer: it checks recs and
+// converts them to the client's vectors as Upsert does, and returns the
+// function that sends them (Upsert is the two in a row). index.UpsertAll
+// uses it to convert the next batches while earlier ones are in flight.
+// The vectors refer to recs' slices until send is done with them.
+func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []index.Record) (send func(context.Context) error, err error) {
+	if _, err := s.ns(namespace); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
+		return nil, context.Cause(ctx)
 	}
-	if len(recs) == 0 {
-		return nil
+	// Check everything first (nothing is sent if one record is bad), then
+	// convert straight from the caller's records, without copying them.
+	if err := index.CheckRecords(recs, s.dim); err != nil {
+		return nil, fmt.Errorf("pinecone: upsert: %w", err)
 	}
-	norm, err := index.ValidateRecords(recs, s.dim)
-	if err != nil {
-		return fmt.Errorf("pinecone: upsert: %w", err)
-	}
-	vecs := make([]*pc.Vector, len(norm))
-	sizes := make([]int, len(norm))
-	for i, r := range norm {
-		mdSize := 0
-		if r.Metadata.Size() > MaxMetadataBytes/8 {
-			mdSize = metadataJSONSize(r.Metadata)
+	vecs := make([]*pc.Vector, len(recs))
+	slab := make([]pc.Vector, len(recs))
+	sizes := make([]int, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		md, err := r.Metadata.Canonical()
+		if err != nil { // CheckRecords passed it; this cannot happen
+			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
+		}
+		mdSize := md.Size()
+		if mdSize > MaxMetadataBytes/8 {
+			mdSize = metadataJSONSize(md)
 			if mdSize > MaxMetadataBytes {
-				return &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: %d bytes as JSON, more than Pinecone's %d per vector", index.ErrInvalidMetadata, mdSize, MaxMetadataBytes)}
+				return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: %d bytes as JSON, more than Pinecone's %d per vector", index.ErrInvalidMetadata, mdSize, MaxMetadataBytes)}
 			}
-		} else {
-			mdSize = r.Metadata.Size()
 		}
 		if s.metric == index.Cosine && allZero(r.Vector) {
-			return &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine (Pinecone rejects it)", index.ErrInvalidVector)}
+			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine (Pinecone rejects it)", index.ErrInvalidVector)}
 		}
-		md, err := toPineconeMetadata(r.Metadata)
+		st, err := toPineconeMetadata(md)
 		if err != nil {
-			return &index.ItemError{Index: i, ID: r.ID, Err: err}
+			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
 		}
-		values := slices.Clone(r.Vector)
-		vecs[i] = &pc.Vector{Id: r.ID, Values: &values, Metadata: md}
-		sizes[i] = len(r.ID) + 5*len(values) + mdSize + 32
+		slab[i] = pc.Vector{Id: r.ID, Values: &r.Vector, Metadata: st}
+		vecs[i] = &slab[i]
+		sizes[i] = len(r.ID) + 5*len(r.Vector) + mdSize + 32
 		if sizes[i] > MaxUpsertBytes-1024 {
-			return &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds Pinecone's %d-byte request limit", index.ErrInvalidArgument, sizes[i], MaxUpsertBytes)}
+			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds Pinecone's %d-byte request limit", index.ErrInvalidArgument, sizes[i], MaxUpsertBytes)}
 		}
 	}
-	for start := 0; start < len(vecs); {
-		end, bytes := start, 64
-		for end < len(vecs) && end-start < MaxUpsertVectors && bytes+sizes[end] <= MaxUpsertBytes-1024 {
-			bytes += sizes[end]
-			end++
+	return func(ctx context.Context) error {
+		conn, err := s.ns(namespace)
+		if err != nil {
+			return err
 		}
-		if _, err := conn.UpsertVectors(ctx, vecs[start:end]); err != nil {
-			return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", start, end-1, vecs[start].Id, vecs[end-1].Id), s.secret, err)
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
 		}
-		start = end
-	}
-	return nil
+		for start := 0; start < len(vecs); {
+			end, bytes := start, 64
+			for end < len(vecs) && end-start < MaxUpsertVectors && bytes+sizes[end] <= MaxUpsertBytes-1024 {
+				bytes += sizes[end]
+				end++
+			}
+			if _, err := conn.UpsertVectors(ctx, vecs[start:end]); err != nil {
+				return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", start, end-1, vecs[start].Id, vecs[end-1].Id), s.secret, err)
+			}
+			start = end
+		}
+		return nil
+	}, nil
 }
 
 // Query returns the TopK (≤ MaxTopK) nearest records, with their metadata

@@ -19,6 +19,7 @@ import (
 	_ "github.com/pinecone-io/go-pinecone/v5/pinecone" // registers the data-plane descriptors
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
@@ -27,7 +28,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/index/memory"
@@ -79,6 +79,7 @@ type Server struct {
 	apiKey   string
 	http     *httptest.Server
 	grpc     *grpc.Server
+	upsert   upsertSchema
 	calls    atomic.Int64
 	mu       sync.Mutex
 	faults   Faults
@@ -120,7 +121,14 @@ func New(cleanup func(func()), opts ...Option) (*Server, error) {
 	if !ok {
 		return nil, fmt.Errorf("pineconetest: VectorService is a %T", d)
 	}
-	s.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxRecvMsgBytes))
+	up := sd.Methods().ByName("Upsert")
+	if up == nil {
+		return nil, fmt.Errorf("pineconetest: VectorService has no Upsert")
+	}
+	if s.upsert, err = newUpsertSchema(up.Input(), up.Output()); err != nil {
+		return nil, fmt.Errorf("pineconetest: %w", err)
+	}
+	s.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(maxRecvMsgBytes), grpc.ForceServerCodecV2(rawCodec{encoding.GetCodecV2("proto")}))
 	s.grpc.RegisterService(s.serviceDesc(sd), s)
 	s.http = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	if cleanup != nil {
@@ -347,32 +355,62 @@ func (s *Server) serviceDesc(sd protoreflect.ServiceDescriptor) *grpc.ServiceDes
 			MethodName: string(m.Name()),
 			Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
 				// The call answers Faults.Latency after it arrived: the
-				// fake's own work counts towards it, as a real server's does.
+				// fake's own work, the reply's encoding included, counts
+				// towards it, as a real server's does.
 				arrived := time.Now()
-				in := newMessage(m.Input())
-				if err := dec(in); err != nil {
-					return nil, err
-				}
-				out, err := s.handle(ctx, string(m.Name()), in)
+				reply, err := s.call(ctx, m, dec)
 				if werr := s.waitLatency(ctx, arrived); werr != nil {
 					return nil, werr
 				}
-				if err != nil {
-					return nil, err
-				}
-				reply := dynamicpb.NewMessage(m.Output())
-				b, err := json.Marshal(out)
-				if err != nil {
-					return nil, status.Errorf(codes.Internal, "encode reply: %v", err)
-				}
-				if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, reply); err != nil {
-					return nil, status.Errorf(codes.Internal, "encode reply: %v", err)
-				}
-				return reply, nil
+				return reply, err
 			},
 		})
 	}
 	return desc
+}
+
+// call decodes, serves and encodes one data-plane call.
+func (s *Server) call(ctx context.Context, m protoreflect.MethodDescriptor, dec func(any) error) (any, error) {
+	if m.Name() == "Upsert" {
+		var raw rawMessage
+		if err := dec(&raw); err != nil {
+			return nil, err
+		}
+		ns, vs, err := s.upsert.parseUpsert(raw.b)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
+		}
+		out, err := s.handle(ctx, "Upsert", nil, wireRequest{Namespace: ns, upserts: vs, wireBytes: len(raw.b)})
+		if err != nil {
+			return nil, err
+		}
+		return s.upsert.upsertReply(out.(map[string]any)["upsertedCount"].(int)), nil
+	}
+	in := newMessage(m.Input())
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	var req wireRequest
+	raw, err := protojson.Marshal(in)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "decode: %v", err)
+	}
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
+	}
+	out, err := s.handle(ctx, string(m.Name()), in, req)
+	if err != nil {
+		return nil, err
+	}
+	reply := dynamicpb.NewMessage(m.Output())
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, status.Errorf(codes.Internal, "encode reply: %v", err)
+	}
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, reply); err != nil {
+		return nil, status.Errorf(codes.Internal, "encode reply: %v", err)
+	}
+	return reply, nil
 }
 
 type wireVector struct {
@@ -395,6 +433,9 @@ type wireRequest struct {
 	Prefix          *string        `json:"prefix"`
 	Limit           *int           `json:"limit"`
 	PaginationToken *string        `json:"paginationToken"`
+
+	upserts   []upsertVector // Upsert, read from the wire
+	wireBytes int            // Upsert: the request's size
 }
 
 // waitLatency waits until Faults.Latency has passed since arrived, or ctx
@@ -426,71 +467,14 @@ func newMessage(d protoreflect.MessageDescriptor) proto.Message {
 	return dynamicpb.NewMessage(d)
 }
 
-func (s *Server) handle(ctx context.Context, method string, in proto.Message) (any, error) {
+// handle checks the API key, counts the call and serves it.
+func (s *Server) handle(ctx context.Context, method string, in proto.Message, req wireRequest) (any, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	if keys := md.Get("api-key"); len(keys) != 1 || keys[0] != s.apiKey {
 		return nil, status.Error(codes.Unauthenticated, "Invalid API Key")
 	}
 	n := int(s.calls.Add(1))
-	var req wireRequest
-	if method == "Upsert" {
-		req, err := decodeUpsert(in.ProtoReflect())
-		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
-		}
-		return s.serve(ctx, method, n, in, req)
-	}
-	raw, err := protojson.Marshal(in)
-	if err != nil {
-		return nil, status.Errorf(codes.Internal, "decode: %v", err)
-	}
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
-	}
 	return s.serve(ctx, method, n, in, req)
-}
-
-// decodeUpsert reads an UpsertRequest through protobuf reflection (the hot
-// path of bulk loads; the other methods go through protojson).
-func decodeUpsert(m protoreflect.Message) (wireRequest, error) {
-	var req wireRequest
-	fds := m.Descriptor().Fields()
-	if fd := fds.ByName("namespace"); fd != nil {
-		req.Namespace = m.Get(fd).String()
-	}
-	fd := fds.ByName("vectors")
-	if fd == nil {
-		return req, fmt.Errorf("no vectors field")
-	}
-	list := m.Get(fd).List()
-	req.Vectors = make([]wireVector, list.Len())
-	for i := 0; i < list.Len(); i++ {
-		v := list.Get(i).Message()
-		vf := v.Descriptor().Fields()
-		w := wireVector{ID: v.Get(vf.ByName("id")).String()}
-		vals := v.Get(vf.ByName("values")).List()
-		w.Values = make([]float32, vals.Len())
-		for j := range w.Values {
-			w.Values[j] = float32(vals.Get(j).Float())
-		}
-		if mfd := vf.ByName("metadata"); v.Has(mfd) {
-			msg := v.Get(mfd).Message().Interface()
-			st, ok := msg.(*structpb.Struct)
-			if !ok { // a dynamic message: go through the wire format
-				st = &structpb.Struct{}
-				b, err := proto.Marshal(msg)
-				if err != nil {
-					return req, err
-				}
-				if err := proto.Unmarshal(b, st); err != nil {
-					return req, err
-				}
-			}
-			w.Metadata = st.AsMap()
-		}
-		req.Vectors[i] = w
-	}
-	return req, nil
 }
 
 func (s *Server) serve(ctx context.Context, method string, n int, in proto.Message, req wireRequest) (any, error) {
@@ -499,7 +483,7 @@ func (s *Server) serve(ctx context.Context, method string, n int, in proto.Messa
 	s.mu.Unlock()
 	if obs != nil {
 		c := Call{Method: method, N: n, IDs: req.IDs}
-		for _, v := range req.Vectors {
+		for _, v := range req.upserts {
 			c.IDs = append(c.IDs, v.ID)
 		}
 		obs(c)
@@ -522,7 +506,7 @@ func (s *Server) serve(ctx context.Context, method string, n int, in proto.Messa
 	ns := storeNS(req.Namespace)
 	switch method {
 	case "Upsert":
-		return fi.upsert(ctx, ns, req.Vectors, proto.Size(in))
+		return fi.upsert(ctx, ns, req.upserts, req.wireBytes)
 	case "Fetch":
 		return fi.fetch(ctx, ns, req.IDs)
 	case "Delete":
@@ -550,7 +534,7 @@ func unit(seed, n uint64) float64 {
 	return float64(x>>11) / (1 << 53)
 }
 
-func (fi *fakeIndex) upsert(ctx context.Context, ns string, vs []wireVector, wireBytes int) (any, error) {
+func (fi *fakeIndex) upsert(ctx context.Context, ns string, vs []upsertVector, wireBytes int) (any, error) {
 	if len(vs) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "no vectors to upsert")
 	}
@@ -568,52 +552,20 @@ func (fi *fakeIndex) upsert(ctx context.Context, ns string, vs []wireVector, wir
 		if fi.metric == index.Cosine && allZero(v.Values) {
 			return nil, status.Errorf(codes.InvalidArgument, "Dense vectors must contain at least one non-zero value (id %s)", v.ID)
 		}
-		if v.Metadata != nil {
-			b, _ := json.Marshal(v.Metadata)
-			if len(b) > MaxMetadataBytes {
+		// Pinecone measures metadata as JSON. A string's JSON is at most
+		// six bytes per byte (\u00XX) and a number's 24 bytes: below that
+		// bound the exact size need not be computed.
+		if 6*v.metaWire+24*len(v.Metadata) > MaxMetadataBytes {
+			if b, _ := json.Marshal(v.Metadata); len(b) > MaxMetadataBytes {
 				return nil, status.Errorf(codes.InvalidArgument, "Metadata size is %d bytes, which exceeds the limit of %d bytes per vector (id %s)", len(b), MaxMetadataBytes, v.ID)
 			}
 		}
-		md, err := wireToMetadata(v.Metadata)
-		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "vector %s: %v", v.ID, err)
-		}
-		recs[i] = index.Record{ID: v.ID, Vector: v.Values, Metadata: md}
+		recs[i] = index.Record{ID: v.ID, Vector: v.Values, Metadata: v.Metadata}
 	}
 	if err := fi.store.Upsert(ctx, ns, recs); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	return map[string]any{"upsertedCount": len(recs)}, nil
-}
-
-// wireToMetadata converts Pinecone metadata (JSON values) to index.Metadata:
-// numbers are float64, lists must hold strings.
-func wireToMetadata(m map[string]any) (index.Metadata, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	out := make(index.Metadata, len(m))
-	for k, v := range m {
-		switch x := v.(type) {
-		case string, bool, float64:
-			out[k] = x
-		case []any:
-			ss := make([]string, len(x))
-			for i, e := range x {
-				s, ok := e.(string)
-				if !ok {
-					return nil, fmt.Errorf("metadata %q: lists must hold strings", k)
-				}
-				ss[i] = s
-			}
-			out[k] = ss
-		case nil:
-			return nil, fmt.Errorf("metadata %q: null is not allowed", k)
-		default:
-			return nil, fmt.Errorf("metadata %q: unsupported value %T", k, v)
-		}
-	}
-	return out, nil
 }
 
 func (fi *fakeIndex) fetch(ctx context.Context, ns string, ids []string) (any, error) {
