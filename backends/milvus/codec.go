@@ -35,107 +35,129 @@ const (
 // escaping in an expression, so the SDK's query iterator (which splices the
 // last key into its expression unquoted) stays safe.
 func primaryKey(namespace, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(namespace)) + "." + base64.RawURLEncoding.EncodeToString([]byte(id))
+	enc := base64.RawURLEncoding
+	var sb strings.Builder
+	sb.Grow(enc.EncodedLen(len(namespace)) + 1 + enc.EncodedLen(len(id)))
+	var buf [64]byte
+	for i, part := range [2]string{namespace, id} {
+		if i == 1 {
+			sb.WriteByte('.')
+		}
+		for len(part) > 0 { // in chunks of 48 bytes (64 encoded), no padding inside
+			n := min(len(part), 48)
+			enc.Encode(buf[:], []byte(part[:n]))
+			sb.Write(buf[:enc.EncodedLen(n)])
+			part = part[n:]
+		}
+	}
+	return sb.String()
 }
 
 // encodeMetadata writes md as a JSON object whose numbers keep their Go
 // type: an int64 is written without a fraction or exponent, a float64
 // always with one ("3.0"), so decodeMetadata restores the same type.
 func encodeMetadata(md index.Metadata) ([]byte, error) {
-	keys := make([]string, 0, len(md))
+	return appendMetadata(nil, md)
+}
+
+// appendMetadata appends encodeMetadata's encoding of md to b, keys in
+// sorted order.
+func appendMetadata(b []byte, md index.Metadata) ([]byte, error) {
+	var kbuf [16]string
+	keys := kbuf[:0]
 	for k := range md {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var b bytes.Buffer
-	b.WriteByte('{')
+	b = append(b, '{')
 	for i, k := range keys {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		if !utf8.ValidString(k) {
 			return nil, fmt.Errorf("%w: key %q is not valid UTF-8", index.ErrInvalidMetadata, k)
 		}
-		writeJSONString(&b, k)
-		b.WriteByte(':')
+		b = appendJSONString(b, k)
+		b = append(b, ':')
 		switch v := md[k].(type) {
 		case string:
 			if !utf8.ValidString(v) {
 				return nil, fmt.Errorf("%w: key %q: string is not valid UTF-8", index.ErrInvalidMetadata, k)
 			}
-			writeJSONString(&b, v)
+			b = appendJSONString(b, v)
 		case bool:
-			b.WriteString(strconv.FormatBool(v))
+			b = strconv.AppendBool(b, v)
 		case []string:
-			b.WriteByte('[')
+			b = append(b, '[')
 			for j, e := range v {
 				if !utf8.ValidString(e) {
 					return nil, fmt.Errorf("%w: key %q: list element %d is not valid UTF-8", index.ErrInvalidMetadata, k, j)
 				}
 				if j > 0 {
-					b.WriteByte(',')
+					b = append(b, ',')
 				}
-				writeJSONString(&b, e)
+				b = appendJSONString(b, e)
 			}
-			b.WriteByte(']')
+			b = append(b, ']')
 		case int64:
-			b.WriteString(strconv.FormatInt(v, 10))
+			b = strconv.AppendInt(b, v, 10)
 		case float64:
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("%w: key %q: %v is not finite", index.ErrInvalidMetadata, k, v)
 			}
-			b.WriteString(formatFloat(v))
+			b = appendFloat(b, v)
 		default:
 			return nil, fmt.Errorf("%w: key %q: unsupported type %T", index.ErrInvalidMetadata, k, v)
 		}
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}'), nil
 }
 
-// writeJSONString writes s (valid UTF-8) as a JSON string: '"', '\\' and
+// appendJSONString appends s (valid UTF-8) as a JSON string: '"', '\\' and
 // control characters escaped, everything else as is.
-func writeJSONString(b *bytes.Buffer, s string) {
+func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	b.WriteByte('"')
+	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}
-		b.WriteString(s[start:i])
+		b = append(b, s[start:i]...)
 		switch c {
 		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		case '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		default:
-			b.WriteString(`\u00`)
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&0xf])
+			b = append(b, `\u00`...)
+			b = append(b, hex[c>>4], hex[c&0xf])
 		}
 		start = i + 1
 	}
-	b.WriteString(s[start:])
-	b.WriteByte('"')
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendFloat appends formatFloat's spelling of f.
+func appendFloat(b []byte, f float64) []byte {
+	start := len(b)
+	b = strconv.AppendFloat(b, f, 'g', -1, 64)
+	if !bytes.ContainsAny(b[start:], ".eEn") { // "n": NaN/Inf never reach here
+		b = append(b, ".0"...)
+	}
+	return b
 }
 
 // formatFloat spells f so that it reads back as a float: the shortest
 // representation, with ".0" added when it would otherwise look like an
 // integer.
-func formatFloat(f float64) string {
-	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".eEn") { // "n": NaN/Inf never reach here
-		s += ".0"
-	}
-	return s
-}
+func formatFloat(f float64) string { return string(appendFloat(nil, f)) }
 
 // decodeMetadata parses what encodeMetadata wrote (or any JSON object of
 // strings, bools, numbers and string arrays). An empty object decodes to nil.

@@ -35,7 +35,10 @@ type Store struct {
 	closed bool
 }
 
-var _ index.VectorStore = (*Store)(nil)
+var (
+	_ index.VectorStore    = (*Store)(nil)
+	_ index.UpsertPreparer = (*Store)(nil)
+)
 
 var collectionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,254}$`)
 
@@ -342,64 +345,90 @@ func (s *Store) readOpts(extra ...client.SearchQueryOptionFunc) []client.SearchQ
 // Requests are sent in order; when one fails, earlier ones stay written
 // (upserts are idempotent, so retrying the call is safe).
 func (s *Store) Upsert(ctx context.Context, namespace string, recs []index.Record) error {
-	if err := s.begin(ctx, namespace); err != nil {
+	send, err := s.PrepareUpsert(ctx, namespace, recs)
+	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
-		return nil
+	return send(ctx)
+}
+
+// PrepareUpsert implements index.UpsertPreparer: it checks recs and builds
+// the request columns (primary keys, metadata JSON) as Upsert does, and
+// returns the function that sends them (Upsert is the two in a row).
+// index.UpsertAll uses it to encode the next batches while earlier ones are
+// in flight. The columns refer to recs' vectors until send is done.
+func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []index.Record) (send func(context.Context) error, err error) {
+	if err := s.begin(ctx, namespace); err != nil {
+		return nil, err
 	}
-	norm, err := index.ValidateRecords(recs, s.dim)
-	if err != nil {
-		return fmt.Errorf("milvus: upsert: %w", err)
+	if err := index.CheckRecords(recs, s.dim); err != nil {
+		return nil, fmt.Errorf("milvus: upsert: %w", err)
 	}
-	mds := make([][]byte, len(norm))
-	sizes := make([]int, len(norm))
-	for i, r := range norm {
+	// All metadata JSON goes into one buffer, cut into one slice per record
+	// once it is complete.
+	var buf []byte
+	ends := make([]int, len(recs))
+	sizes := make([]int, len(recs))
+	for i := range recs {
+		r := &recs[i]
 		if s.metric == index.Cosine && allZero(r.Vector) {
-			return &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine", index.ErrInvalidVector)}
+			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine", index.ErrInvalidVector)}
 		}
-		md, err := encodeMetadata(r.Metadata)
+		md, err := r.Metadata.Canonical()
+		if err == nil {
+			start := len(buf)
+			buf, err = appendMetadata(buf, md)
+			if err == nil {
+				ends[i] = len(buf)
+				sizes[i] = 2*len(r.ID) + 2*len(namespace) + 4*len(r.Vector) + (len(buf) - start) + 64
+			}
+		}
 		if err != nil {
-			return &index.ItemError{Index: i, ID: r.ID, Err: err}
+			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
 		}
-		mds[i] = md
-		sizes[i] = 2*len(r.ID) + 2*len(namespace) + 4*len(r.Vector) + len(md) + 64
 		if sizes[i] > s.cfg.maxBytes {
-			return &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds the %d-byte request limit", index.ErrInvalidArgument, sizes[i], s.cfg.maxBytes)}
+			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds the %d-byte request limit", index.ErrInvalidArgument, sizes[i], s.cfg.maxBytes)}
 		}
 	}
-	for start := 0; start < len(norm); {
+	type chunk struct {
+		start, end int
+		columns    []entity.Column
+	}
+	var chunks []chunk
+	for start, prev := 0, 0; start < len(recs); {
 		end, bytes := start, 0
-		for end < len(norm) && end-start < s.cfg.maxRows && bytes+sizes[end] <= s.cfg.maxBytes {
+		for end < len(recs) && end-start < s.cfg.maxRows && bytes+sizes[end] <= s.cfg.maxBytes {
 			bytes += sizes[end]
 			end++
 		}
-		if err := s.upsertChunk(ctx, namespace, norm[start:end], mds[start:end]); err != nil {
-			return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", start, end-1, norm[start].ID, norm[end-1].ID), s.secrets, err)
+		n := end - start
+		pks, nss, ids := make([]string, n), make([]string, n), make([]string, n)
+		vecs, mds := make([][]float32, n), make([][]byte, n)
+		for i, r := range recs[start:end] {
+			pks[i], nss[i], ids[i], vecs[i] = primaryKey(namespace, r.ID), namespace, r.ID, r.Vector
+			mds[i] = buf[prev:ends[start+i]:ends[start+i]]
+			prev = ends[start+i]
 		}
+		chunks = append(chunks, chunk{start, end, []entity.Column{
+			entity.NewColumnVarChar(fieldPK, pks),
+			entity.NewColumnVarChar(fieldNamespace, nss),
+			entity.NewColumnVarChar(fieldID, ids),
+			entity.NewColumnFloatVector(fieldVector, s.dim, vecs),
+			entity.NewColumnJSONBytes(fieldMetadata, mds),
+		}})
 		start = end
 	}
-	return nil
-}
-
-func (s *Store) upsertChunk(ctx context.Context, namespace string, recs []index.Record, mds [][]byte) error {
-	pks := make([]string, len(recs))
-	nss := make([]string, len(recs))
-	ids := make([]string, len(recs))
-	vecs := make([][]float32, len(recs))
-	for i, r := range recs {
-		pks[i] = primaryKey(namespace, r.ID)
-		nss[i] = namespace
-		ids[i] = r.ID
-		vecs[i] = r.Vector
-	}
-	_, err := s.c.Upsert(ctx, s.collection, "",
-		entity.NewColumnVarChar(fieldPK, pks),
-		entity.NewColumnVarChar(fieldNamespace, nss),
-		entity.NewColumnVarChar(fieldID, ids),
-		entity.NewColumnFloatVector(fieldVector, s.dim, vecs),
-		entity.NewColumnJSONBytes(fieldMetadata, mds))
-	return err
+	return func(ctx context.Context) error {
+		if err := s.begin(ctx, namespace); err != nil {
+			return err
+		}
+		for _, c := range chunks {
+			if _, err := s.c.Upsert(ctx, s.collection, "", c.columns...); err != nil {
+				return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", c.start, c.end-1, recs[c.start].ID, recs[c.end-1].ID), s.secrets, err)
+			}
+		}
+		return nil
+	}, nil
 }
 
 // Query returns the TopK nearest records of the namespace that match the

@@ -24,6 +24,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
 
 	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/index/memory"
@@ -150,7 +151,8 @@ func Start(opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("milvustest: listen: %w", err)
 	}
 	s.lis = lis
-	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(s.intercept), grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20))
+	s.grpc = grpc.NewServer(grpc.UnaryInterceptor(s.intercept), grpc.StatsHandler(arrivals{}),
+		grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20))
 	milvuspb.RegisterMilvusServiceServer(s.grpc, s)
 	go func() { _ = s.grpc.Serve(lis) }()
 	return s, nil
@@ -251,10 +253,14 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	if obs != nil {
 		obs(method, req)
 	}
-	arrived := time.Now()
+	arrived, ok := ctx.Value(arrivedKey{}).(time.Time)
+	if !ok {
+		arrived = time.Now()
+	}
 	resp, err := handler(ctx, req)
-	// The call answers the latency after it arrived: the fake's own work
-	// overlaps the wait, as a server's does with the network's.
+	// The call answers the latency after it arrived (before its request
+	// was decoded): the fake's own work overlaps the wait, as a server's
+	// does with the network's.
 	if d := time.Until(arrived.Add(lat)); lat > 0 && d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -266,6 +272,21 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 	}
 	return resp, err
 }
+
+// arrivals stamps each call with the time it arrived, before its request
+// is decoded.
+type arrivals struct{}
+
+type arrivedKey struct{}
+
+func (arrivals) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
+	return context.WithValue(ctx, arrivedKey{}, time.Now())
+}
+func (arrivals) HandleRPC(context.Context, stats.RPCStats) {}
+func (arrivals) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (arrivals) HandleConn(context.Context, stats.ConnStats) {}
 
 // fault decides whether a data call fails: before applying it, after, or
 // not at all.
