@@ -9,8 +9,9 @@
 // written against VectorStore runs on any of them unchanged.
 //
 // Optional abilities are separate interfaces checked with a type assertion,
-// as database/sql/driver does: [Namespacer], [Counter]. Helpers such as
-// [Count] fall back to the core interface when a store lacks one.
+// as database/sql/driver does: [Namespacer], [Counter], [UpsertPreparer].
+// Helpers such as [Count] and [UpsertAll] fall back to the core interface
+// when a store lacks one.
 //
 // # Scores
 //
