@@ -23,6 +23,7 @@ func BenchmarkUpsertAllLatency(b *testing.B) {
 	}{
 		{8, 100, 4, 8_000, true},
 		{64, 100, 4, 8_000, true},
+		{256, 100, 4, 8_000, true},
 		{8, 100, 8, 16_000, false},
 		{8, 100, 8, 16_000, true},
 		{64, 100, 8, 16_000, true},
