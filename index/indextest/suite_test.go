@@ -133,13 +133,28 @@ func TestSuiteCatchesBrokenStores(t *testing.T) {
 	}
 }
 
-var failLine = regexp.MustCompile(`--- FAIL: TestBrokenStore/indextest/([A-Za-z]+)[ /]`)
+var (
+	failLine  = regexp.MustCompile(`--- FAIL: TestBrokenStore/indextest/([A-Za-z]+)[ /]`)
+	runLine   = regexp.MustCompile(`=== RUN   TestBrokenStore/indextest/([A-Za-z]+)\n`)
+	crashLine = regexp.MustCompile(`(?m)^(fatal error|panic): `)
+)
 
-// failedCases returns the names of the cases that failed in a -test.v output.
+// failedCases returns the names of the cases that failed in a -test.v
+// output. When the process crashed (a bug such as a missing lock can end in
+// "fatal error: concurrent map writes" rather than a failed test), every
+// case that started and did not finish failed too.
 func failedCases(out string) []string {
 	var names []string
 	for _, m := range failLine.FindAllStringSubmatch(out, -1) {
 		names = append(names, m[1])
+	}
+	if crashLine.MatchString(out) {
+		for _, m := range runLine.FindAllStringSubmatch(out, -1) {
+			if !strings.Contains(out, "--- PASS: TestBrokenStore/indextest/"+m[1]+" ") &&
+				!strings.Contains(out, "--- SKIP: TestBrokenStore/indextest/"+m[1]+" ") {
+				names = append(names, m[1])
+			}
+		}
 	}
 	return names
 }
