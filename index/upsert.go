@@ -119,7 +119,10 @@ type numbered struct {
 // UpsertAll writes a stream of records into a namespace of s, in batches,
 // several at a time, retrying transient failures (errors for which
 // [IsRetryable] is true) with backoff. It returns the number of records the
-// store acknowledged.
+// store acknowledged. When s implements [UpsertPreparer], each batch is
+// checked and encoded as soon as it is cut, while earlier batches are in
+// flight, and only sending it takes one of the concurrent slots. Records
+// must not be modified while UpsertAll runs.
 //
 // Errors name the record: an *ItemError whose Index counts from the start of
 // the stream (a store's per-batch index is translated). An ID seen twice in
