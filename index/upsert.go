@@ -182,38 +182,30 @@ func UpsertAll(ctx context.Context, s VectorStore, namespace string, recs iter.S
 		}
 		return err
 	}
-	records := func(items []numbered) []Record {
+	// Each batch is prepared as soon as it is cut: by the store when it
+	// is an UpsertPreparer, otherwise the whole Upsert is the send.
+	prepare := func(ctx context.Context, items []numbered) (func(context.Context) ([]struct{}, error), error) {
 		rs := make([]Record, len(items))
 		for i, it := range items {
 			rs[i] = it.r
 		}
-		return rs
-	}
-	var run iter.Seq2[batch.Item[numbered, struct{}], error]
-	if p, ok := s.(UpsertPreparer); ok {
-		run = batch.RunPrepared(ctx, src, func(ctx context.Context, items []numbered) (func(context.Context) ([]struct{}, error), error) {
-			send, err := p.PrepareUpsert(ctx, namespace, records(items))
-			if err != nil {
+		send := func(ctx context.Context) error { return s.Upsert(ctx, namespace, rs) }
+		if p, ok := s.(UpsertPreparer); ok {
+			var err error
+			if send, err = p.PrepareUpsert(ctx, namespace, rs); err != nil {
 				return nil, fail(items, err)
 			}
-			return func(ctx context.Context) ([]struct{}, error) {
-				if err := send(ctx); err != nil {
-					return nil, fail(items, err)
-				}
-				return make([]struct{}, len(items)), nil
-			}, nil
-		}, o.cfg)
-	} else {
-		run = batch.Run(ctx, src, func(ctx context.Context, items []numbered) ([]struct{}, error) {
-			if err := s.Upsert(ctx, namespace, records(items)); err != nil {
+		}
+		return func(ctx context.Context) ([]struct{}, error) {
+			if err := send(ctx); err != nil {
 				return nil, fail(items, err)
 			}
 			return make([]struct{}, len(items)), nil
-		}, o.cfg)
+		}, nil
 	}
 	n := 0
 	var errs []error
-	for it, err := range run {
+	for it, err := range batch.RunPrepared(ctx, src, prepare, o.cfg) {
 		if err != nil {
 			var be *batch.BatchError
 			if errors.As(err, &be) {

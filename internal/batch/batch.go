@@ -229,9 +229,9 @@ type job[T, R any] struct {
 	err      error // final error of the batch
 	attempts int
 	retries  int
-	srcErr   error // an error from the input stream, after items
-	send     func(context.Context) ([]R, error)
-	prepErr  error // the batch could not be prepared
+	srcErr   error                              // an error from the input stream, after items
+	send     func(context.Context) ([]R, error) // from Prepare; set when prepErr is nil
+	prepErr  error                              // the batch could not be prepared
 	done     chan struct{}
 }
 
@@ -246,7 +246,9 @@ type job[T, R any] struct {
 // outlives the iteration. Memory is bounded: at most 2·Concurrency batches
 // are held at a time.
 func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
-	return run(ctx, in, nil, work, cfg)
+	return RunPrepared(ctx, in, func(_ context.Context, items []T) (func(context.Context) ([]R, error), error) {
+		return func(ctx context.Context) ([]R, error) { return work(ctx, items) }, nil
+	}, cfg)
 }
 
 // RunPrepared is [Run] with the work split in two: prepare runs on each
@@ -258,10 +260,6 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 // error from prepare fails the batch for good (after one attempt), as a
 // non-retryable Work error would.
 func RunPrepared[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
-	return run(ctx, in, prepare, nil, cfg)
-}
-
-func run[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[T, R], work Work[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
 	return func(yield func(Item[T, R], error) bool) {
 		var zero Item[T, R]
 		if err := cfg.setDefaults(); err != nil {
@@ -281,7 +279,7 @@ func run[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[
 		for range cfg.Concurrency {
 			g.Go(func() error {
 				for j := range ready {
-					runJob(gctx, j, work, &cfg)
+					runJob(gctx, j, &cfg)
 					close(j.done)
 				}
 				return nil
@@ -322,7 +320,7 @@ func run[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[
 			)
 			flush := func(srcErr error) bool {
 				j := &job[T, R]{first: first, items: cur, srcErr: srcErr, done: make(chan struct{})}
-				if prepare != nil && len(cur) > 0 {
+				if len(cur) > 0 {
 					j.send, j.prepErr = prepare(gctx, cur)
 					if j.send == nil && j.prepErr == nil {
 						j.prepErr = errors.New("batch: prepare returned no send function")
@@ -442,7 +440,7 @@ func run[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[
 	}
 }
 
-func runJob[T, R any](ctx context.Context, j *job[T, R], work Work[T, R], cfg *Config[T]) {
+func runJob[T, R any](ctx context.Context, j *job[T, R], cfg *Config[T]) {
 	if j.prepErr != nil {
 		j.attempts, j.err = 1, j.prepErr
 		if ctx.Err() != nil {
@@ -456,13 +454,7 @@ func runJob[T, R any](ctx context.Context, j *job[T, R], work Work[T, R], cfg *C
 			j.err = context.Cause(ctx)
 			return
 		}
-		var out []R
-		var err error
-		if j.send != nil {
-			out, err = j.send(ctx)
-		} else {
-			out, err = work(ctx, j.items)
-		}
+		out, err := j.send(ctx)
 		if err == nil && len(out) != len(j.items) {
 			err = fmt.Errorf("batch: work returned %d results for %d items", len(out), len(j.items))
 		}
