@@ -283,10 +283,44 @@ func canonicalValue(v any) bool {
 }
 
 // CheckRecords checks a batch for Upsert as [ValidateRecords] does (the same
-// errors, naming the same record) without copying anything. A store that
-// encodes records straight onto the wire uses it with
-// [Metadata.Canonical], and must not keep the caller's slices or maps.
-func CheckRecords(recs []Record, dim int) error {
+// errors, naming the same record) without copying records, and returns each
+// record's metadata in canonical form: the record's own map when it already
+// is (see [Metadata.Canonical]), a normalised copy otherwise. A store that
+// encodes records straight onto the wire uses it, and must not keep the
+// caller's slices or maps.
+func CheckRecords(recs []Record, dim int) ([]Metadata, error) {
+	mds := make([]Metadata, len(recs))
+	err := checkRecords(recs, dim, func(i int, md Metadata, _ bool) { mds[i] = md })
+	if err != nil {
+		return nil, err
+	}
+	return mds, nil
+}
+
+// ValidateRecords checks a batch for Upsert and returns the records in
+// canonical form (metadata normalised, vectors and metadata copied so that
+// the caller may reuse its slices). dim is the expected dimension, or 0 to
+// require only that all records agree. The first bad record is reported as an
+// *ItemError: invalid ID, an ID given twice, a bad vector or dimension, bad
+// metadata.
+func ValidateRecords(recs []Record, dim int) ([]Record, error) {
+	out := make([]Record, len(recs))
+	err := checkRecords(recs, dim, func(i int, md Metadata, same bool) {
+		if same {
+			md = md.Clone() // canonical already: a copy is all it needs
+		}
+		out[i] = Record{ID: recs[i].ID, Vector: slices.Clone(recs[i].Vector), Metadata: md}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkRecords checks recs in order and calls ok with each good record's
+// canonical metadata (same: it is the record's own map); the first bad
+// record is returned as an *ItemError.
+func checkRecords(recs []Record, dim int, ok func(i int, md Metadata, same bool)) error {
 	seen := make(map[string]int, len(recs))
 	for i, r := range recs {
 		if err := ValidateID(r.ID); err != nil {
@@ -302,46 +336,13 @@ func CheckRecords(recs []Record, dim int) error {
 		if err := ValidateVector(r.Vector, dim); err != nil {
 			return &ItemError{Index: i, ID: r.ID, Err: err}
 		}
-		if _, err := r.Metadata.Canonical(); err != nil {
-			return &ItemError{Index: i, ID: r.ID, Err: err}
-		}
-	}
-	return nil
-}
-
-// ValidateRecords checks a batch for Upsert and returns the records in
-// canonical form (metadata normalised, vectors and metadata copied so that
-// the caller may reuse its slices). dim is the expected dimension, or 0 to
-// require only that all records agree. The first bad record is reported as an
-// *ItemError: invalid ID, an ID given twice, a bad vector or dimension, bad
-// metadata.
-func ValidateRecords(recs []Record, dim int) ([]Record, error) {
-	out := make([]Record, len(recs))
-	seen := make(map[string]int, len(recs))
-	for i, r := range recs {
-		if err := ValidateID(r.ID); err != nil {
-			return nil, &ItemError{Index: i, ID: r.ID, Err: err}
-		}
-		if j, dup := seen[r.ID]; dup {
-			return nil, &ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: duplicate of record %d in the same call", ErrInvalidID, j)}
-		}
-		seen[r.ID] = i
-		if dim == 0 && i > 0 {
-			dim = len(out[0].Vector)
-		}
-		if err := ValidateVector(r.Vector, dim); err != nil {
-			return nil, &ItemError{Index: i, ID: r.ID, Err: err}
-		}
 		md, same, err := r.Metadata.canonical()
 		if err != nil {
-			return nil, &ItemError{Index: i, ID: r.ID, Err: err}
+			return &ItemError{Index: i, ID: r.ID, Err: err}
 		}
-		if same {
-			md = md.Clone() // canonical already: a copy is all it needs
-		}
-		out[i] = Record{ID: r.ID, Vector: slices.Clone(r.Vector), Metadata: md}
+		ok(i, md, same)
 	}
-	return out, nil
+	return nil
 }
 
 // ValidateQuery checks a query against a dimension (0: any).

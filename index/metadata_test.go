@@ -259,8 +259,11 @@ func TestValidateRecords(t *testing.T) {
 		out, err = index.ValidateRecords(nil, 0)
 		assert.NoError(t, err)
 		assert.Empty(t, out)
-		assert.NoError(t, index.CheckRecords(in, 2))
-		assert.NoError(t, index.CheckRecords(nil, 0))
+		mds, err := index.CheckRecords(in, 2)
+		assert.NoError(t, err)
+		assert.Equal(t, []index.Metadata{{"n": int64(3), "l": []string{"changed"}}, nil}, mds, "metadata in canonical form (int became int64)")
+		_, err = index.CheckRecords(nil, 0)
+		assert.NoError(t, err)
 	})
 	for _, c := range []struct {
 		name string
@@ -289,7 +292,8 @@ func TestValidateRecords(t *testing.T) {
 			require.ErrorAs(t, err, &ie)
 			assert.Equal(t, c.idx, ie.Index)
 			assert.Equal(t, c.id, ie.ID)
-			assert.EqualError(t, index.CheckRecords(c.recs, c.dim), err.Error(), "CheckRecords reports the same")
+			_, cerr := index.CheckRecords(c.recs, c.dim)
+			assert.EqualError(t, cerr, err.Error(), "CheckRecords reports the same")
 		})
 	}
 }

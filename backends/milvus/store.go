@@ -361,7 +361,8 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 	if err := s.begin(ctx, namespace); err != nil {
 		return nil, err
 	}
-	if err := index.CheckRecords(recs, s.dim); err != nil {
+	mds, err := index.CheckRecords(recs, s.dim)
+	if err != nil {
 		return nil, fmt.Errorf("milvus: upsert: %w", err)
 	}
 	// All metadata JSON goes into one buffer, cut into one slice per record
@@ -374,18 +375,12 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 		if s.metric == index.Cosine && allZero(r.Vector) {
 			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine", index.ErrInvalidVector)}
 		}
-		md, err := r.Metadata.Canonical()
-		if err == nil {
-			start := len(buf)
-			buf, err = appendMetadata(buf, md)
-			if err == nil {
-				ends[i] = len(buf)
-				sizes[i] = 2*len(r.ID) + 2*len(namespace) + 4*len(r.Vector) + (len(buf) - start) + 64
-			}
-		}
-		if err != nil {
+		start := len(buf)
+		if buf, err = appendMetadata(buf, mds[i]); err != nil {
 			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
 		}
+		ends[i] = len(buf)
+		sizes[i] = 2*len(r.ID) + 2*len(namespace) + 4*len(r.Vector) + (ends[i] - start) + 64
 		if sizes[i] > s.cfg.maxBytes {
 			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds the %d-byte request limit", index.ErrInvalidArgument, sizes[i], s.cfg.maxBytes)}
 		}
@@ -395,7 +390,7 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 		columns    []entity.Column
 	}
 	var chunks []chunk
-	for start, prev := 0, 0; start < len(recs); {
+	for start := 0; start < len(recs); {
 		end, bytes := start, 0
 		for end < len(recs) && end-start < s.cfg.maxRows && bytes+sizes[end] <= s.cfg.maxBytes {
 			bytes += sizes[end]
@@ -403,18 +398,21 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 		}
 		n := end - start
 		pks, nss, ids := make([]string, n), make([]string, n), make([]string, n)
-		vecs, mds := make([][]float32, n), make([][]byte, n)
+		vecs, jsons := make([][]float32, n), make([][]byte, n)
 		for i, r := range recs[start:end] {
+			k, from := start+i, 0
+			if k > 0 {
+				from = ends[k-1]
+			}
 			pks[i], nss[i], ids[i], vecs[i] = primaryKey(namespace, r.ID), namespace, r.ID, r.Vector
-			mds[i] = buf[prev:ends[start+i]:ends[start+i]]
-			prev = ends[start+i]
+			jsons[i] = buf[from:ends[k]:ends[k]]
 		}
 		chunks = append(chunks, chunk{start, end, []entity.Column{
 			entity.NewColumnVarChar(fieldPK, pks),
 			entity.NewColumnVarChar(fieldNamespace, nss),
 			entity.NewColumnVarChar(fieldID, ids),
 			entity.NewColumnFloatVector(fieldVector, s.dim, vecs),
-			entity.NewColumnJSONBytes(fieldMetadata, mds),
+			entity.NewColumnJSONBytes(fieldMetadata, jsons),
 		}})
 		start = end
 	}

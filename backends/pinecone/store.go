@@ -359,18 +359,15 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 	}
 	// Check everything first (nothing is sent if one record is bad), then
 	// convert straight from the caller's records, without copying them.
-	if err := index.CheckRecords(recs, s.dim); err != nil {
+	mds, err := index.CheckRecords(recs, s.dim)
+	if err != nil {
 		return nil, fmt.Errorf("pinecone: upsert: %w", err)
 	}
 	vecs := make([]*pc.Vector, len(recs))
 	slab := make([]pc.Vector, len(recs))
 	sizes := make([]int, len(recs))
-	for i := range recs {
+	for i, md := range mds {
 		r := &recs[i]
-		md, err := r.Metadata.Canonical()
-		if err != nil { // CheckRecords passed it; this cannot happen
-			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
-		}
 		mdSize := md.Size()
 		if mdSize > MaxMetadataBytes/8 {
 			mdSize = metadataJSONSize(md)
