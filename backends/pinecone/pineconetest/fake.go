@@ -380,11 +380,10 @@ func (s *Server) call(ctx context.Context, m protoreflect.MethodDescriptor, dec 
 		if err != nil {
 			return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
 		}
-		out, err := s.handle(ctx, "Upsert", nil, wireRequest{Namespace: ns, upserts: vs, wireBytes: len(raw.b)})
-		if err != nil {
+		if _, err := s.serve(ctx, "Upsert", wireRequest{Namespace: ns, upserts: vs, wireBytes: len(raw.b)}); err != nil {
 			return nil, err
 		}
-		return s.upsert.upsertReply(out.(map[string]any)["upsertedCount"].(int)), nil
+		return s.upsert.upsertReply(len(vs)), nil
 	}
 	in := newMessage(m.Input())
 	if err := dec(in); err != nil {
@@ -398,7 +397,7 @@ func (s *Server) call(ctx context.Context, m protoreflect.MethodDescriptor, dec 
 	if err := json.Unmarshal(raw, &req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
 	}
-	out, err := s.handle(ctx, string(m.Name()), in, req)
+	out, err := s.serve(ctx, string(m.Name()), req)
 	if err != nil {
 		return nil, err
 	}
@@ -467,17 +466,13 @@ func newMessage(d protoreflect.MessageDescriptor) proto.Message {
 	return dynamicpb.NewMessage(d)
 }
 
-// handle checks the API key, counts the call and serves it.
-func (s *Server) handle(ctx context.Context, method string, in proto.Message, req wireRequest) (any, error) {
+// serve checks the API key, counts the call, injects faults and serves it.
+func (s *Server) serve(ctx context.Context, method string, req wireRequest) (any, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	if keys := md.Get("api-key"); len(keys) != 1 || keys[0] != s.apiKey {
 		return nil, status.Error(codes.Unauthenticated, "Invalid API Key")
 	}
 	n := int(s.calls.Add(1))
-	return s.serve(ctx, method, n, in, req)
-}
-
-func (s *Server) serve(ctx context.Context, method string, n int, in proto.Message, req wireRequest) (any, error) {
 	s.mu.Lock()
 	f, obs := s.faults, s.observer
 	s.mu.Unlock()
