@@ -36,21 +36,12 @@ const (
 // last key into its expression unquoted) stays safe.
 func primaryKey(namespace, id string) string {
 	enc := base64.RawURLEncoding
-	var sb strings.Builder
-	sb.Grow(enc.EncodedLen(len(namespace)) + 1 + enc.EncodedLen(len(id)))
-	var buf [64]byte
-	for i, part := range [2]string{namespace, id} {
-		if i == 1 {
-			sb.WriteByte('.')
-		}
-		for len(part) > 0 { // in chunks of 48 bytes (64 encoded), no padding inside
-			n := min(len(part), 48)
-			enc.Encode(buf[:], []byte(part[:n]))
-			sb.Write(buf[:enc.EncodedLen(n)])
-			part = part[n:]
-		}
-	}
-	return sb.String()
+	n := enc.EncodedLen(len(namespace))
+	b := make([]byte, n+1+enc.EncodedLen(len(id)))
+	enc.Encode(b, []byte(namespace))
+	b[n] = '.'
+	enc.Encode(b[n+1:], []byte(id))
+	return string(b)
 }
 
 // encodeMetadata writes md as a JSON object whose numbers keep their Go

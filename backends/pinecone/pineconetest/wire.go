@@ -52,30 +52,28 @@ type upsertSchema struct {
 }
 
 func newUpsertSchema(req, resp protoreflect.MessageDescriptor) (upsertSchema, error) {
-	num := func(md protoreflect.MessageDescriptor, name protoreflect.Name) (protowire.Number, error) {
-		if md == nil {
-			return 0, errors.New("no message")
+	var err error
+	num := func(md protoreflect.MessageDescriptor, name protoreflect.Name) protowire.Number {
+		if err != nil {
+			return 0
 		}
 		fd := md.Fields().ByName(name)
 		if fd == nil {
-			return 0, fmt.Errorf("%s has no field %s", md.FullName(), name)
+			err = fmt.Errorf("%s has no field %s", md.FullName(), name)
+			return 0
 		}
-		return fd.Number(), nil
+		return fd.Number()
 	}
-	var sc upsertSchema
-	var errs []error
-	add := func(n protowire.Number, err error) protowire.Number { errs = append(errs, err); return n }
-	sc.vectors = add(num(req, "vectors"))
-	sc.namespace = add(num(req, "namespace"))
-	var vec protoreflect.MessageDescriptor
-	if fd := req.Fields().ByName("vectors"); fd != nil {
-		vec = fd.Message()
+	sc := upsertSchema{vectors: num(req, "vectors"), namespace: num(req, "namespace"), upsertedCount: num(resp, "upserted_count")}
+	if err != nil {
+		return sc, err
 	}
-	sc.id = add(num(vec, "id"))
-	sc.values = add(num(vec, "values"))
-	sc.metadata = add(num(vec, "metadata"))
-	sc.upsertedCount = add(num(resp, "upserted_count"))
-	return sc, errors.Join(errs...)
+	vec := req.Fields().ByName("vectors").Message()
+	if vec == nil {
+		return sc, fmt.Errorf("%s.vectors is not a message", req.FullName())
+	}
+	sc.id, sc.values, sc.metadata = num(vec, "id"), num(vec, "values"), num(vec, "metadata")
+	return sc, err
 }
 
 // upsertVector is one decoded vector: Metadata in Shoal's form (numbers
