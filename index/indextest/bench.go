@@ -1,9 +1,11 @@
 package indextest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,8 +24,9 @@ type UpsertBench struct {
 	Latency time.Duration
 }
 
-// BenchmarkUpsertAll measures index.UpsertAll into s against two ideals,
-// on the same store in the same run:
+// BenchmarkUpsertAll measures index.UpsertAll into s against two ideals
+// and, for stores that prepare their batches, one control, on the same
+// store in the same run:
 //
 //   - ratio: the achieved rate over Concurrency × BatchSize / Latency, as if
 //     a call cost nothing but the latency the fake adds;
@@ -31,9 +34,18 @@ type UpsertBench struct {
 //     where floor (floor_ms) is the median time of a call that writes one
 //     record, measured first, one call at a time. The floor is what the
 //     transport costs on this machine besides the added latency (the
-//     loopback round trip, the fake's timer waking late): no client can go
-//     below it, so this ratio is what the store, the SDK and UpsertAll
-//     themselves lose (their per-record work and their concurrency).
+//     loopback round trip, CPUs waking from idle, the fake's timer waking
+//     late): no client can go below it, so this ratio is what the store,
+//     the SDK and UpsertAll themselves lose (their per-record work and
+//     their concurrency);
+//   - vs_sends, when s is an [index.UpsertPreparer]: every batch is also
+//     prepared once, before timing, and its sends run Concurrency at a time
+//     with nothing else to do, in turns with UpsertAll's runs (same data,
+//     same machine, same moment). A store's send is the backend client's
+//     own call, so this control is what the client reaches on this machine
+//     with perfect pipelining: sends_ratio is its rate over the latency
+//     ideal, and vs_sends UpsertAll's rate over its rate (what UpsertAll's
+//     batching, preparation and scheduling cost).
 //
 // It also reports items/s, the mean time of a call (call_ms), and
 // floorc_ms, the floor measured with Concurrency one-record calls at a time
@@ -50,15 +62,32 @@ func BenchmarkUpsertAll(b *testing.B, s index.VectorStore, c UpsertBench) {
 	floor := upsertFloor(b, s, c.Records[0], 1)
 	floorConc := upsertFloor(b, s, c.Records[0], c.Concurrency)
 
+	var sends []func(context.Context) error
+	if p, ok := s.(index.UpsertPreparer); ok {
+		for lo := 0; lo < len(c.Records); lo += c.BatchSize {
+			send, err := p.PrepareUpsert(ctx, "bench", c.Records[lo:min(lo+c.BatchSize, len(c.Records))])
+			if err != nil {
+				b.Fatal(err)
+			}
+			sends = append(sends, send)
+		}
+	}
+
 	b.ResetTimer()
-	start := time.Now()
+	var elapsed, elapsedSends time.Duration
 	for i := 0; i < b.N; i++ {
+		start := time.Now()
 		if _, err := index.UpsertAll(ctx, s, "bench", index.Records(c.Records),
 			index.WithBatchSize(c.BatchSize), index.WithConcurrency(c.Concurrency)); err != nil {
 			b.Fatal(err)
 		}
+		elapsed += time.Since(start)
+		if sends != nil {
+			b.StopTimer()
+			elapsedSends += runSends(b, sends, c.Concurrency)
+			b.StartTimer()
+		}
 	}
-	elapsed := time.Since(start)
 	b.StopTimer()
 	n := float64(len(c.Records) * b.N)
 	rate := n / elapsed.Seconds()
@@ -70,6 +99,35 @@ func BenchmarkUpsertAll(b *testing.B, s index.VectorStore, c UpsertBench) {
 	b.ReportMetric(float64(floor)/1e6, "floor_ms")
 	b.ReportMetric(float64(floorConc)/1e6, "floorc_ms")
 	b.ReportMetric(elapsed.Seconds()*1e3*float64(c.Concurrency)/calls, "call_ms")
+	if sends != nil {
+		sendRate := n / elapsedSends.Seconds()
+		b.ReportMetric(sendRate/(perSlot/c.Latency.Seconds()), "sends_ratio")
+		b.ReportMetric(rate/sendRate, "vs_sends")
+	}
+}
+
+// runSends runs prepared sends conc at a time, each worker taking the next
+// as soon as its last returns, and returns how long they took.
+func runSends(b *testing.B, sends []func(context.Context) error, conc int) time.Duration {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(sends) {
+					return
+				}
+				if err := sends[i](b.Context()); err != nil {
+					b.Errorf("prepared send %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
 }
 
 // upsertFloor returns the median time of one-record Upserts, conc at a time.
