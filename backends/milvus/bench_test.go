@@ -11,7 +11,7 @@ import (
 
 // BenchmarkUpsertAllLatency measures index.UpsertAll through the Store and
 // the real client against the fake with 20 ms of latency per call (see
-// indextest.BenchmarkUpsertAll for the two ratios it reports; the target is
+// indextest.BenchmarkUpsertAll for the ratios it reports; the target is
 // ≥ 0.95). The first rows use UpsertAll's defaults (100 records × 4 calls);
 // the last two ask for more than two cores can encode (200,000 and 80,000
 // records a second) and show where the CPU, not the latency, is the limit.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"unicode/utf8"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/shoalhq/shoal/index"
@@ -14,45 +15,87 @@ import (
 // maxExactInt is the largest integer a JSON/protobuf double holds exactly.
 const maxExactInt = 1 << 53
 
-// toPineconeMetadata converts normalised metadata to a Struct. An int64
-// beyond ±2^53 cannot be stored exactly (Pinecone keeps numbers as
-// doubles) and is rejected, naming the key.
-func toPineconeMetadata(md index.Metadata) (*structpb.Struct, error) {
-	if len(md) == 0 {
-		return nil, nil
-	}
-	fields := make(map[string]*structpb.Value, len(md))
-	vals := make([]structpb.Value, len(md)) // one allocation for the values
-	j := 0
+// Field numbers of google.protobuf.Struct, its map entries, Value and
+// ListValue (struct.proto), which appendStruct writes.
+const (
+	structFields     protowire.Number = 1 // Struct.fields (map<string, Value>)
+	entryKey         protowire.Number = 1 // the map entry's key
+	entryValue       protowire.Number = 2 // the map entry's value
+	valueNumber      protowire.Number = 2 // Value.number_value (double)
+	valueString      protowire.Number = 3 // Value.string_value
+	valueBool        protowire.Number = 4 // Value.bool_value
+	valueList        protowire.Number = 6 // Value.list_value
+	listValuesNumber protowire.Number = 1 // ListValue.values
+)
+
+// appendStruct appends md, normalised, to buf as the wire encoding of a
+// google.protobuf.Struct: what proto.Marshal writes for the Struct with
+// the same fields (map entries in md's order, which protobuf leaves free),
+// without building that Struct and its Values first. Numbers become
+// doubles, lists of strings ListValues of string Values. An int64 beyond
+// ±2^53 cannot be stored exactly (Pinecone keeps numbers as doubles) and
+// is rejected, naming the key; so is a type Normalize does not produce.
+func appendStruct(buf []byte, md index.Metadata) ([]byte, error) {
 	for k, v := range md {
-		val := &vals[j]
-		j++
+		var n int // the Value's size
 		switch x := v.(type) {
 		case string:
-			val.Kind = &structpb.Value_StringValue{StringValue: x}
+			n = protowire.SizeTag(valueString) + protowire.SizeBytes(len(x))
 		case bool:
-			val.Kind = &structpb.Value_BoolValue{BoolValue: x}
+			n = protowire.SizeTag(valueBool) + 1
 		case float64:
-			val.Kind = &structpb.Value_NumberValue{NumberValue: x}
+			n = protowire.SizeTag(valueNumber) + protowire.SizeFixed64()
 		case int64:
 			if x > maxExactInt || x < -maxExactInt {
-				return nil, fmt.Errorf("%w: key %q: integer %d is beyond ±2^53 and Pinecone stores numbers as doubles", index.ErrInvalidMetadata, k, x)
+				return buf, fmt.Errorf("%w: key %q: integer %d is beyond ±2^53 and Pinecone stores numbers as doubles", index.ErrInvalidMetadata, k, x)
 			}
-			val.Kind = &structpb.Value_NumberValue{NumberValue: float64(x)}
+			n = protowire.SizeTag(valueNumber) + protowire.SizeFixed64()
 		case []string:
-			elems := make([]structpb.Value, len(x))
-			list := make([]*structpb.Value, len(x))
-			for i, s := range x {
-				elems[i].Kind = &structpb.Value_StringValue{StringValue: s}
-				list[i] = &elems[i]
-			}
-			val.Kind = &structpb.Value_ListValue{ListValue: &structpb.ListValue{Values: list}}
+			n = protowire.SizeTag(valueList) + protowire.SizeBytes(listSize(x))
 		default:
-			return nil, fmt.Errorf("%w: key %q: unsupported type %T", index.ErrInvalidMetadata, k, v)
+			return buf, fmt.Errorf("%w: key %q: unsupported type %T", index.ErrInvalidMetadata, k, v)
 		}
-		fields[k] = val
+		entry := protowire.SizeTag(entryKey) + protowire.SizeBytes(len(k)) + protowire.SizeTag(entryValue) + protowire.SizeBytes(n)
+		buf = protowire.AppendTag(buf, structFields, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(entry))
+		buf = protowire.AppendTag(buf, entryKey, protowire.BytesType)
+		buf = protowire.AppendString(buf, k)
+		buf = protowire.AppendTag(buf, entryValue, protowire.BytesType)
+		buf = protowire.AppendVarint(buf, uint64(n))
+		switch x := v.(type) {
+		case string:
+			buf = protowire.AppendTag(buf, valueString, protowire.BytesType)
+			buf = protowire.AppendString(buf, x)
+		case bool:
+			buf = protowire.AppendTag(buf, valueBool, protowire.VarintType)
+			buf = protowire.AppendVarint(buf, protowire.EncodeBool(x))
+		case float64:
+			buf = protowire.AppendTag(buf, valueNumber, protowire.Fixed64Type)
+			buf = protowire.AppendFixed64(buf, math.Float64bits(x))
+		case int64:
+			buf = protowire.AppendTag(buf, valueNumber, protowire.Fixed64Type)
+			buf = protowire.AppendFixed64(buf, math.Float64bits(float64(x)))
+		case []string:
+			buf = protowire.AppendTag(buf, valueList, protowire.BytesType)
+			buf = protowire.AppendVarint(buf, uint64(listSize(x)))
+			for _, e := range x {
+				buf = protowire.AppendTag(buf, listValuesNumber, protowire.BytesType)
+				buf = protowire.AppendVarint(buf, uint64(protowire.SizeTag(valueString)+protowire.SizeBytes(len(e))))
+				buf = protowire.AppendTag(buf, valueString, protowire.BytesType)
+				buf = protowire.AppendString(buf, e)
+			}
+		}
 	}
-	return &structpb.Struct{Fields: fields}, nil
+	return buf, nil
+}
+
+// listSize is the size of a ListValue holding ss as string Values.
+func listSize(ss []string) int {
+	n := 0
+	for _, e := range ss {
+		n += protowire.SizeTag(listValuesNumber) + protowire.SizeBytes(protowire.SizeTag(valueString)+protowire.SizeBytes(len(e)))
+	}
+	return n
 }
 
 // fromPineconeMetadata converts a Struct back: numbers come back as

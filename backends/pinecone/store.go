@@ -12,6 +12,7 @@ import (
 
 	pc "github.com/pinecone-io/go-pinecone/v5/pinecone"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/shoalhq/shoal/index"
 )
@@ -363,9 +364,19 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 	if err != nil {
 		return nil, fmt.Errorf("pinecone: upsert: %w", err)
 	}
+	// Metadata goes pre-encoded: each record's Struct carries its fields
+	// as the wire bytes of their encoding (all in one buffer), which
+	// proto.Marshal copies as they are (a message's unknown fields are
+	// kept verbatim), so a send does not walk and encode the maps again.
+	// (This relies on the client sending UpsertRequest as protobuf, over
+	// gRPC; were it to send JSON, the fields would be lost, and the
+	// conformance suite, whose fake reads the wire, would fail.)
 	vecs := make([]*pc.Vector, len(recs))
 	slab := make([]pc.Vector, len(recs))
+	structs := make([]structpb.Struct, len(recs))
 	sizes := make([]int, len(recs))
+	ends := make([]int, len(recs))
+	var buf []byte
 	for i, md := range mds {
 		r := &recs[i]
 		mdSize := md.Size()
@@ -378,16 +389,24 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 		if s.metric == index.Cosine && allZero(r.Vector) {
 			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine (Pinecone rejects it)", index.ErrInvalidVector)}
 		}
-		st, err := toPineconeMetadata(md)
-		if err != nil {
+		if buf, err = appendStruct(buf, md); err != nil {
 			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
 		}
-		slab[i] = pc.Vector{Id: r.ID, Values: &r.Vector, Metadata: st}
-		vecs[i] = &slab[i]
+		ends[i] = len(buf)
 		sizes[i] = len(r.ID) + 5*len(r.Vector) + mdSize + 32
 		if sizes[i] > MaxUpsertBytes-1024 {
 			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds Pinecone's %d-byte request limit", index.ErrInvalidArgument, sizes[i], MaxUpsertBytes)}
 		}
+	}
+	from := 0
+	for i := range recs {
+		slab[i] = pc.Vector{Id: recs[i].ID, Values: &recs[i].Vector}
+		if ends[i] > from {
+			structs[i].ProtoReflect().SetUnknown(buf[from:ends[i]:ends[i]])
+			slab[i].Metadata = &structs[i]
+		}
+		vecs[i] = &slab[i]
+		from = ends[i]
 	}
 	return func(ctx context.Context) error {
 		conn, err := s.ns(namespace)
