@@ -11,13 +11,12 @@ import (
 
 // BenchmarkUpsertAllLatency measures index.UpsertAll through the Store and
 // the real client against the fake with 20 ms of latency per call (see
-// indextest.BenchmarkUpsertAll for the ratios it reports). At the defaults
-// the target, ≥ 0.95, holds for vs_sends and ratio_floor (what UpsertAll
-// loses against
-// what the client and the transport allow); ratio, against the bare 20 ms,
-// stays below it wherever the client's own prepared calls do (sends_ratio:
-// 0.91–0.95 on a 2-vCPU VM, whose CPUs wake from idle for each call). The
-// first rows use UpsertAll's defaults (100 records × 4 calls);
+// indextest.BenchmarkUpsertAll for the ratios it reports). At UpsertAll's
+// defaults the target, ≥ 0.95, holds for vs_sends and ratio_floor (what
+// UpsertAll loses against what the client and the transport allow); ratio,
+// against the bare 20 ms, stays below it wherever the client's own prepared
+// calls do (sends_ratio: 0.91–0.95 on a 2-vCPU VM, whose CPUs wake from idle
+// for each call). The first rows use the defaults (100 records × 4 calls);
 // the last two ask for more than two cores can encode (200,000 and 80,000
 // records a second) and show where the CPU, not the latency, is the limit.
 func BenchmarkUpsertAllLatency(b *testing.B) {
