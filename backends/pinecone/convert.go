@@ -37,21 +37,24 @@ const (
 // is rejected, naming the key; so is a type Normalize does not produce.
 func appendStruct(buf []byte, md index.Metadata) ([]byte, error) {
 	for k, v := range md {
-		var n int // the Value's size
+		// The Value's size first (it prefixes the entry), then the Value.
+		var n, list int
+		var num float64
 		switch x := v.(type) {
 		case string:
-			n = protowire.SizeTag(valueString) + protowire.SizeBytes(len(x))
+			n = stringValueSize(x)
 		case bool:
 			n = protowire.SizeTag(valueBool) + 1
 		case float64:
-			n = protowire.SizeTag(valueNumber) + protowire.SizeFixed64()
+			n, num = protowire.SizeTag(valueNumber)+protowire.SizeFixed64(), x
 		case int64:
 			if x > maxExactInt || x < -maxExactInt {
 				return buf, fmt.Errorf("%w: key %q: integer %d is beyond ±2^53 and Pinecone stores numbers as doubles", index.ErrInvalidMetadata, k, x)
 			}
-			n = protowire.SizeTag(valueNumber) + protowire.SizeFixed64()
+			n, num = protowire.SizeTag(valueNumber)+protowire.SizeFixed64(), float64(x)
 		case []string:
-			n = protowire.SizeTag(valueList) + protowire.SizeBytes(listSize(x))
+			list = listSize(x)
+			n = protowire.SizeTag(valueList) + protowire.SizeBytes(list)
 		default:
 			return buf, fmt.Errorf("%w: key %q: unsupported type %T", index.ErrInvalidMetadata, k, v)
 		}
@@ -69,18 +72,15 @@ func appendStruct(buf []byte, md index.Metadata) ([]byte, error) {
 		case bool:
 			buf = protowire.AppendTag(buf, valueBool, protowire.VarintType)
 			buf = protowire.AppendVarint(buf, protowire.EncodeBool(x))
-		case float64:
+		case float64, int64:
 			buf = protowire.AppendTag(buf, valueNumber, protowire.Fixed64Type)
-			buf = protowire.AppendFixed64(buf, math.Float64bits(x))
-		case int64:
-			buf = protowire.AppendTag(buf, valueNumber, protowire.Fixed64Type)
-			buf = protowire.AppendFixed64(buf, math.Float64bits(float64(x)))
+			buf = protowire.AppendFixed64(buf, math.Float64bits(num))
 		case []string:
 			buf = protowire.AppendTag(buf, valueList, protowire.BytesType)
-			buf = protowire.AppendVarint(buf, uint64(listSize(x)))
+			buf = protowire.AppendVarint(buf, uint64(list))
 			for _, e := range x {
 				buf = protowire.AppendTag(buf, listValuesNumber, protowire.BytesType)
-				buf = protowire.AppendVarint(buf, uint64(protowire.SizeTag(valueString)+protowire.SizeBytes(len(e))))
+				buf = protowire.AppendVarint(buf, uint64(stringValueSize(e)))
 				buf = protowire.AppendTag(buf, valueString, protowire.BytesType)
 				buf = protowire.AppendString(buf, e)
 			}
@@ -93,9 +93,14 @@ func appendStruct(buf []byte, md index.Metadata) ([]byte, error) {
 func listSize(ss []string) int {
 	n := 0
 	for _, e := range ss {
-		n += protowire.SizeTag(listValuesNumber) + protowire.SizeBytes(protowire.SizeTag(valueString)+protowire.SizeBytes(len(e)))
+		n += protowire.SizeTag(listValuesNumber) + protowire.SizeBytes(stringValueSize(e))
 	}
 	return n
+}
+
+// stringValueSize is the size of a string Value holding s.
+func stringValueSize(s string) int {
+	return protowire.SizeTag(valueString) + protowire.SizeBytes(len(s))
 }
 
 // fromPineconeMetadata converts a Struct back: numbers come back as

@@ -59,8 +59,8 @@ func BenchmarkUpsertAll(b *testing.B, s index.VectorStore, c UpsertBench) {
 	if len(c.Records) == 0 || c.BatchSize < 1 || c.Concurrency < 1 || c.Latency <= 0 {
 		b.Fatalf("indextest: bad UpsertBench %d records, batch %d, concurrency %d, latency %v", len(c.Records), c.BatchSize, c.Concurrency, c.Latency)
 	}
-	floor := upsertFloor(b, s, c.Records[0], 1)
-	floorConc := upsertFloor(b, s, c.Records[0], c.Concurrency)
+	floor := upsertFloor(ctx, b, s, c.Records[0], 1)
+	floorConc := upsertFloor(ctx, b, s, c.Records[0], c.Concurrency)
 
 	var sends []func(context.Context) error
 	if p, ok := s.(index.UpsertPreparer); ok {
@@ -84,7 +84,7 @@ func BenchmarkUpsertAll(b *testing.B, s index.VectorStore, c UpsertBench) {
 		elapsed += time.Since(start)
 		if sends != nil {
 			b.StopTimer()
-			elapsedSends += runSends(b, sends, c.Concurrency)
+			elapsedSends += runSends(ctx, b, sends, c.Concurrency)
 			b.StartTimer()
 		}
 	}
@@ -108,7 +108,7 @@ func BenchmarkUpsertAll(b *testing.B, s index.VectorStore, c UpsertBench) {
 
 // runSends runs prepared sends conc at a time, each worker taking the next
 // as soon as its last returns, and returns how long they took.
-func runSends(b *testing.B, sends []func(context.Context) error, conc int) time.Duration {
+func runSends(ctx context.Context, b *testing.B, sends []func(context.Context) error, conc int) time.Duration {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -119,7 +119,7 @@ func runSends(b *testing.B, sends []func(context.Context) error, conc int) time.
 				if i >= len(sends) {
 					return
 				}
-				if err := sends[i](b.Context()); err != nil {
+				if err := sends[i](ctx); err != nil {
 					b.Errorf("prepared send %d: %v", i, err)
 					return
 				}
@@ -131,7 +131,7 @@ func runSends(b *testing.B, sends []func(context.Context) error, conc int) time.
 }
 
 // upsertFloor returns the median time of one-record Upserts, conc at a time.
-func upsertFloor(b *testing.B, s index.VectorStore, r index.Record, conc int) time.Duration {
+func upsertFloor(ctx context.Context, b *testing.B, s index.VectorStore, r index.Record, conc int) time.Duration {
 	const floorCalls = 21
 	var mu sync.Mutex
 	var d []time.Duration
@@ -142,7 +142,7 @@ func upsertFloor(b *testing.B, s index.VectorStore, r index.Record, conc int) ti
 			rec.ID = fmt.Sprintf("%s-floor-%d", r.ID, w)
 			for range floorCalls {
 				start := time.Now()
-				if err := s.Upsert(b.Context(), "floor", []index.Record{rec}); err != nil {
+				if err := s.Upsert(ctx, "floor", []index.Record{rec}); err != nil {
 					b.Errorf("floor: %v", err)
 					return
 				}
