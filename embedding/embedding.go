@@ -3,6 +3,7 @@ package embedding
 import (
 	"context"
 	"errors"
+	"image"
 )
 
 // Input is one item to embed. An encoder reads the fields it understands:
@@ -16,11 +17,21 @@ type Input struct {
 	Text string
 	// Image holds encoded image bytes (PNG, JPEG, GIF, ...).
 	Image []byte
+	// Decoded is an image already in memory (for example pixels read from
+	// an IDX file or a camera buffer). Image encoders that run in-process
+	// read it instead of decoding Image, so raw pixels need no PNG round
+	// trip; remote encoders encode it as PNG. Set Image or Decoded, not both.
+	Decoded image.Image
 	// URI points at the item when its bytes are not inline (for example
 	// gs://bucket/path.png for Vertex AI).
 	URI string
 	// MIMEType describes Image or the object behind URI, when known.
 	MIMEType string
+	// Metadata travels with the input to its [Embedded] result and on to
+	// the store's record (index.FromEmbedded): labels, paths, splits. It
+	// is not sent to the model. Values follow index.Metadata's rules
+	// (string, bool, float64, int64, []string).
+	Metadata map[string]any
 }
 
 // Size returns an estimate of the bytes the input takes on the wire. Batching

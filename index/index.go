@@ -119,6 +119,23 @@ type Namespacer interface {
 	Namespaces(ctx context.Context) ([]string, error)
 }
 
+// Metricer is implemented by stores that know the metric they rank by
+// (every store in this module does). Packages that score vectors themselves
+// — search, feedback, search/look — use it as their default metric, and
+// report an explicit metric that contradicts it as an error. Use
+// [StoreMetric] to ask a store for its metric.
+type Metricer interface {
+	Metric() Metric
+}
+
+// StoreMetric returns s's metric and true when s implements [Metricer].
+func StoreMetric(s VectorStore) (Metric, bool) {
+	if m, ok := s.(Metricer); ok {
+		return m.Metric(), true
+	}
+	return 0, false
+}
+
 // Counter is implemented by stores that can count a namespace's records
 // cheaply. Use [Count] for a version that falls back to Scan.
 type Counter interface {
