@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 	"iter"
 	"log/slog"
 	"math"
@@ -187,14 +188,14 @@ func TestEncodeAllRetry(t *testing.T) {
 		wantErr   error // nil: every input is embedded
 		wantCalls int   // calls per batch
 	}{
-		{name: "Temporary", failures: 2, err: embedding.Temporary(unavailable, 0), wantCalls: 3},
-		{name: "wrapped Temporary", failures: 1, err: fmt.Errorf("rpc: %w", embedding.Temporary(unavailable, 0)), wantCalls: 2},
+		{name: "Temporary", failures: 2, err: driver.Temporary(unavailable, 0), wantCalls: 3},
+		{name: "wrapped Temporary", failures: 1, err: fmt.Errorf("rpc: %w", driver.Temporary(unavailable, 0)), wantCalls: 2},
 		{name: "Retryable method", failures: 4, err: retryableError{retry: true}, wantCalls: 5},
 		{name: "Temporary method", failures: 1, err: temporaryError{}, wantCalls: 2},
-		{name: "attempts run out", failures: 99, err: embedding.Temporary(unavailable, 0), wantErr: unavailable, wantCalls: 5},
-		{name: "fewer attempts", failures: 99, err: embedding.Temporary(unavailable, 0),
+		{name: "attempts run out", failures: 99, err: driver.Temporary(unavailable, 0), wantErr: unavailable, wantCalls: 5},
+		{name: "fewer attempts", failures: 99, err: driver.Temporary(unavailable, 0),
 			opts: []embedding.Option{embedding.WithRetry(2, time.Microsecond, time.Millisecond)}, wantErr: unavailable, wantCalls: 2},
-		{name: "one attempt", failures: 1, err: embedding.Temporary(unavailable, 0),
+		{name: "one attempt", failures: 1, err: driver.Temporary(unavailable, 0),
 			opts: []embedding.Option{embedding.WithRetry(1, time.Microsecond, time.Millisecond)}, wantErr: unavailable, wantCalls: 1},
 		{name: "Retryable false", failures: 1, err: retryableError{retry: false}, wantErr: retryableError{}, wantCalls: 1},
 		{name: "plain error", failures: 1, err: errPermanent, wantErr: errPermanent, wantCalls: 1},
@@ -256,7 +257,7 @@ func TestEncodeAllRetryAfter(t *testing.T) {
 				times = append(times, time.Now())
 				mu.Unlock()
 				if attempt == 1 {
-					return nil, embedding.Temporary(errors.New("fake: throttled"), tt.after)
+					return nil, driver.Temporary(errors.New("fake: throttled"), tt.after)
 				}
 				return vectorsFor(2, in), nil
 			}
@@ -423,7 +424,7 @@ func TestEncodeAllContinueOnError(t *testing.T) {
 		assert.Equal(t, float32(i), r.e.Vector[0])
 	}
 	assert.Contains(t, res[20].err.Error(), `input "25"`)
-	assert.Equal(t, 80, last.Encoded)
+	assert.Equal(t, 80, last.Done)
 	assert.Equal(t, 20, last.Failed)
 }
 
@@ -470,7 +471,7 @@ func TestEncodeAllProgress(t *testing.T) {
 	f := newFake(2)
 	f.fn = func(_ context.Context, in []embedding.Input, attempt int) ([][]float32, error) {
 		if in[0].ID == "30" && attempt == 1 {
-			return nil, embedding.Temporary(errors.New("fake: blip"), 0)
+			return nil, driver.Temporary(errors.New("fake: blip"), 0)
 		}
 		return vectorsFor(2, in), nil
 	}
@@ -480,7 +481,7 @@ func TestEncodeAllProgress(t *testing.T) {
 	requireInOrder(t, res, 95, 2)
 	require.Len(t, snaps, 10, "one snapshot per batch")
 	for i, p := range snaps {
-		assert.Equal(t, min(10*(i+1), 95), p.Encoded, "snapshot %d", i)
+		assert.Equal(t, min(10*(i+1), 95), p.Done, "snapshot %d", i)
 		assert.Zero(t, p.Failed)
 		if i > 0 {
 			assert.GreaterOrEqual(t, p.Elapsed, snaps[i-1].Elapsed)
@@ -501,7 +502,7 @@ func TestEncodeAllTransientErrors(t *testing.T) {
 		// A deterministic 5% of (batch, attempt) pairs fail.
 		first, _ := strconv.Atoi(in[0].ID)
 		if h := uint64(first)*0x9e3779b97f4a7c15 + uint64(attempt)*0xbf58476d1ce4e5b9; (h>>32)%100 < 5 {
-			return nil, embedding.Temporary(errors.New("fake: unavailable"), 0)
+			return nil, driver.Temporary(errors.New("fake: unavailable"), 0)
 		}
 		return vectorsFor(4, in), nil
 	}
@@ -514,7 +515,7 @@ func TestEncodeAllTransientErrors(t *testing.T) {
 	}
 	calls, _, _ := f.stats()
 	batches := (n + 31) / 32
-	assert.Equal(t, n, last.Encoded)
+	assert.Equal(t, n, last.Done)
 	assert.Positive(t, last.Retries, "some calls failed")
 	assert.Equal(t, batches+last.Retries, calls)
 	t.Logf("%d batches, %d retries", batches, last.Retries)
@@ -527,7 +528,7 @@ func TestEncodeAllLogger(t *testing.T) {
 	f := newFake(2)
 	f.fn = func(_ context.Context, in []embedding.Input, attempt int) ([][]float32, error) {
 		if attempt == 1 {
-			return nil, embedding.Temporary(errors.New("fake: blip"), 0)
+			return nil, driver.Temporary(errors.New("fake: blip"), 0)
 		}
 		return nil, errPermanent
 	}
@@ -588,7 +589,7 @@ func TestEncodeAllCancel(t *testing.T) {
 		f := newFake(2)
 		f.fn = func(context.Context, []embedding.Input, int) ([][]float32, error) {
 			once.Do(func() { close(called) })
-			return nil, embedding.Temporary(errors.New("fake: throttled"), time.Hour)
+			return nil, driver.Temporary(errors.New("fake: throttled"), time.Hour)
 		}
 		go func() {
 			<-called

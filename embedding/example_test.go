@@ -24,7 +24,7 @@ func ExampleEncodeAll() {
 	var done int
 	for e, err := range embedding.EncodeAll(context.Background(), enc, embedding.Inputs(pool),
 		embedding.WithBatchSize(2), embedding.WithConcurrency(2),
-		embedding.WithProgress(func(p embedding.Progress) { done = p.Encoded })) {
+		embedding.WithProgress(func(p embedding.Progress) { done = p.Done })) {
 		if err != nil {
 			log.Fatal(err)
 		}

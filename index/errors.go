@@ -1,10 +1,8 @@
 package index
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/shoalhq/shoal/internal/batch"
 )
@@ -65,24 +63,3 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // wraps, has a Retryable() bool or Temporary() bool method that reports true.
 // Context errors are never retryable.
 func IsRetryable(err error) bool { return batch.IsRetryable(err) }
-
-// Temporary wraps err so that [IsRetryable] reports true; after, if
-// positive, is the wait a server asked for. Store implementations use it to
-// mark transient failures for UpsertAll's retries.
-func Temporary(err error, after time.Duration) error { return batch.Temporary(err, after) }
-
-// ContextError returns why ctx ended: context.Cause(ctx) once it is done,
-// or context.DeadlineExceeded when its deadline has passed but its timer
-// has not fired yet; nil otherwise. A backend calls it first when it maps
-// a failed call, so that a deadline the transport noticed a moment before
-// the context did is reported as the caller's deadline, not as a service
-// failure.
-func ContextError(ctx context.Context) error {
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
-		return context.DeadlineExceeded
-	}
-	return nil
-}

@@ -3,6 +3,7 @@ package index_test
 import (
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 
 	"github.com/shoalhq/shoal/index"
 )
@@ -79,7 +80,7 @@ func ExampleParseMetric() {
 }
 
 func ExampleItemError() {
-	_, err := index.ValidateRecords([]index.Record{
+	_, err := driver.ValidateRecords([]index.Record{
 		{ID: "a", Vector: []float32{1, 0}},
 		{ID: "b", Vector: []float32{1, 0, 0}},
 	}, 0)

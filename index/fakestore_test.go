@@ -3,6 +3,7 @@ package index_test
 import (
 	"context"
 	"errors"
+	"github.com/shoalhq/shoal/index/driver"
 	"iter"
 	"maps"
 	"slices"
@@ -33,7 +34,7 @@ func newFakeStore() *fakeStore {
 }
 
 func (s *fakeStore) Upsert(ctx context.Context, _ string, recs []index.Record) error {
-	valid, err := index.ValidateRecords(recs, 0)
+	valid, err := driver.ValidateRecords(recs, 0)
 	if err != nil {
 		s.mu.Lock()
 		s.calls++
@@ -134,7 +135,7 @@ type preparingStore struct {
 }
 
 func (p *preparingStore) PrepareUpsert(_ context.Context, _ string, recs []index.Record) (func(context.Context) error, error) {
-	valid, err := index.ValidateRecords(recs, 0)
+	valid, err := driver.ValidateRecords(recs, 0)
 	if err != nil {
 		return nil, err
 	}

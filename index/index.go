@@ -142,21 +142,6 @@ type Counter interface {
 	Count(ctx context.Context, namespace string) (int, error)
 }
 
-// UpsertPreparer is implemented by stores whose Upsert spends CPU time
-// checking and encoding records before a network round trip. [UpsertAll]
-// prepares the next batches while earlier ones are in flight, so that its
-// Concurrency slots spend their time on round trips only.
-//
-// PrepareUpsert checks recs and encodes them for namespace exactly as Upsert
-// would, and writes nothing: the returned send does, and behaves as the
-// rest of Upsert (the same errors, idempotent, safe to call again after a
-// retryable error). A bad record fails PrepareUpsert with the *ItemError
-// Upsert would return. The caller must not modify recs until it is done
-// with send; ctx bounds the preparation only.
-type UpsertPreparer interface {
-	PrepareUpsert(ctx context.Context, namespace string, recs []Record) (send func(context.Context) error, err error)
-}
-
 // Count returns the number of records in namespace, using the store's
 // [Counter] when it has one and a Scan otherwise.
 func Count(ctx context.Context, s VectorStore, namespace string) (int, error) {

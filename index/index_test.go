@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 	"iter"
 	"testing"
 	"time"
@@ -140,10 +141,10 @@ func TestRecords(t *testing.T) {
 func TestIsRetryable(t *testing.T) {
 	t.Parallel()
 	base := errors.New("503")
-	tmp := index.Temporary(base, time.Second)
+	tmp := driver.Temporary(base, time.Second)
 	assert.ErrorIs(t, tmp, base, "Temporary wraps")
 	assert.Equal(t, base.Error(), tmp.Error())
-	assert.Nil(t, index.Temporary(nil, 0))
+	assert.Nil(t, driver.Temporary(nil, 0))
 	for _, c := range []struct {
 		err  error
 		want bool
@@ -156,7 +157,7 @@ func TestIsRetryable(t *testing.T) {
 		{errors.Join(base, tmp), true},
 		{index.ErrUnavailable, false}, // a sentinel alone says nothing about retrying
 		{context.Canceled, false},
-		{index.Temporary(context.Canceled, 0), false},
+		{driver.Temporary(context.Canceled, 0), false},
 		// context.DeadlineExceeded is left out: it reports Temporary() == true
 		// and IsRetryable follows it, although IsRetryable's doc says context
 		// errors are never retryable (reported to the lead).
@@ -187,21 +188,3 @@ func TestItemError(t *testing.T) {
 	assert.Equal(t, "doc-7", ie.ID)
 }
 
-func TestContextError(t *testing.T) {
-	t.Parallel()
-	assert.NoError(t, index.ContextError(context.Background()))
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	assert.ErrorIs(t, index.ContextError(ctx), context.Canceled)
-	cause := errors.New("shutting down")
-	ctx, cancelCause := context.WithCancelCause(context.Background())
-	cancelCause(cause)
-	assert.ErrorIs(t, index.ContextError(ctx), cause)
-	// A deadline in the past counts even before the context's timer fires.
-	ctx, cancel = context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancel()
-	assert.ErrorIs(t, index.ContextError(ctx), context.DeadlineExceeded)
-	ctx, cancel = context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
-	assert.NoError(t, index.ContextError(ctx))
-}

@@ -6,110 +6,17 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
-	"time"
+	"sync/atomic"
 
+	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/internal/batch"
 )
-
-// Progress is a snapshot of an [UpsertAll] run, passed to [WithProgress].
-type Progress struct {
-	Upserted int           // records acknowledged by the store
-	Failed   int           // records in batches that failed for good
-	Retries  int           // batch attempts retried after a transient error
-	Elapsed  time.Duration // since the run started
-}
-
-// Option tunes [UpsertAll].
-type Option func(*options)
-
-type options struct {
-	cfg             batch.Config[numbered]
-	allowDuplicates bool
-	logger          *slog.Logger
-	err             error
-}
 
 // Defaults of [UpsertAll].
 const (
 	DefaultUpsertBatch       = 100
 	DefaultUpsertConcurrency = 4
 )
-
-// WithBatchSize sets the records per Upsert call (default 100).
-func WithBatchSize(n int) Option {
-	return func(o *options) {
-		if n < 1 {
-			o.err = fmt.Errorf("%w: batch size %d < 1", ErrInvalidArgument, n)
-		}
-		o.cfg.Size = n
-	}
-}
-
-// WithMaxBatchBytes caps a batch's estimated size (IDs, 4 bytes per vector
-// element, metadata); 0 (the default) means no cap.
-func WithMaxBatchBytes(n int) Option {
-	return func(o *options) {
-		if n < 0 {
-			o.err = fmt.Errorf("%w: max batch bytes %d < 0", ErrInvalidArgument, n)
-		}
-		o.cfg.MaxBytes = n
-	}
-}
-
-// WithConcurrency sets how many Upsert calls run at once (default 4).
-func WithConcurrency(n int) Option {
-	return func(o *options) {
-		if n < 1 {
-			o.err = fmt.Errorf("%w: concurrency %d < 1", ErrInvalidArgument, n)
-		}
-		o.cfg.Concurrency = n
-	}
-}
-
-// WithRetry sets the attempts per batch (first included; default 5) and the
-// backoff's base and cap (defaults 100ms and 10s; a zero base or cap means
-// the default). Only errors that
-// [IsRetryable] reports are retried.
-func WithRetry(attempts int, base, max time.Duration) Option {
-	return func(o *options) {
-		if attempts < 1 || base < 0 || max < base {
-			o.err = fmt.Errorf("%w: retry(%d, %v, %v)", ErrInvalidArgument, attempts, base, max)
-		}
-		o.cfg.MaxAttempts, o.cfg.BaseDelay, o.cfg.MaxDelay = attempts, base, max
-	}
-}
-
-// WithProgress has fn called after each batch settles (from one goroutine
-// at a time).
-func WithProgress(fn func(Progress)) Option {
-	return func(o *options) {
-		if fn == nil {
-			o.cfg.Progress = nil
-			return
-		}
-		o.cfg.Progress = func(p batch.Progress) {
-			fn(Progress{Upserted: p.Done, Failed: p.Failed, Retries: p.Retries, Elapsed: p.Elapsed})
-		}
-	}
-}
-
-// WithContinueOnError keeps going past batches that fail for good; UpsertAll
-// then returns all their errors joined. By default it stops at the first.
-func WithContinueOnError() Option {
-	return func(o *options) { o.cfg.ContinueOnError = true }
-}
-
-// WithAllowDuplicates turns off the check that no ID appears twice in the
-// stream. With it, which of two records with the same ID wins is undefined
-// when batches run concurrently. The check costs one map entry per ID.
-func WithAllowDuplicates() Option {
-	return func(o *options) { o.allowDuplicates = true }
-}
-
-// WithLogger logs retries and failed batches at Warn level (default: none).
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) { o.logger = l }
-}
 
 type numbered struct {
 	i int
@@ -118,27 +25,47 @@ type numbered struct {
 
 // UpsertAll writes a stream of records into a namespace of s, in batches,
 // several at a time, retrying transient failures (errors for which
-// [IsRetryable] is true) with backoff. It returns the number of records the
-// store acknowledged. When s implements [UpsertPreparer], each batch is
-// checked and encoded as soon as it is cut, while earlier batches are in
-// flight, and only sending it takes one of the concurrent slots. Records
-// must not be modified while UpsertAll runs.
+// [IsRetryable] is true) with backoff. It takes the batching options of
+// package embedding (embedding.WithBatchSize, WithConcurrency, WithRetry,
+// WithProgress, WithContinueOnError, WithLogger, WithMaxBatchBytes,
+// WithAllowDuplicates), defined once for both halves of the pipeline;
+// the defaults here are [DefaultUpsertBatch] records per call and
+// [DefaultUpsertConcurrency] calls at once. Records must not be modified
+// while UpsertAll runs.
+//
+// It returns the number of records the store acknowledged (its Upsert
+// returned nil), counted as each batch is acknowledged, so the count is
+// exact even when the run stops early; embedding.Progress.Done reports the
+// same count. Upserts are idempotent: to resume after an error, run again
+// with the same stream.
 //
 // Errors name the record: an *ItemError whose Index counts from the start of
 // the stream (a store's per-batch index is translated). An ID seen twice in
-// the stream is an error unless [WithAllowDuplicates]. On error, batches
-// acknowledged before it stay written — the count says how many records; use
-// [WithProgress] to follow them.
-func UpsertAll(ctx context.Context, s VectorStore, namespace string, recs iter.Seq2[Record, error], opts ...Option) (int, error) {
-	o := options{cfg: batch.Config[numbered]{Size: DefaultUpsertBatch, Concurrency: DefaultUpsertConcurrency}}
-	for _, opt := range opts {
-		opt(&o)
+// the stream is an error unless embedding.WithAllowDuplicates.
+func UpsertAll(ctx context.Context, s VectorStore, namespace string, recs iter.Seq2[Record, error], opts ...embedding.Option) (int, error) {
+	st, err := batch.Options("UpsertAll", opts)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("index: upsert: %w: %w", ErrInvalidArgument, err)
+	case ctx == nil:
+		return 0, fmt.Errorf("index: upsert: %w: nil context", ErrInvalidArgument)
+	case s == nil:
+		return 0, fmt.Errorf("index: upsert: %w: nil store", ErrInvalidArgument)
+	case recs == nil:
+		return 0, fmt.Errorf("index: upsert: %w: nil record stream", ErrInvalidArgument)
 	}
-	if o.err != nil {
-		return 0, o.err
-	}
-	if s == nil {
-		return 0, fmt.Errorf("%w: nil store", ErrInvalidArgument)
+	var acked atomic.Int64
+	o := struct {
+		cfg             batch.Config[numbered]
+		allowDuplicates bool
+		logger          *slog.Logger
+	}{batch.Config[numbered]{Size: DefaultUpsertBatch, Concurrency: DefaultUpsertConcurrency}, st.AllowDuplicates, st.Logger}
+	batch.Apply(&st, &o.cfg)
+	if st.Progress != nil {
+		o.cfg.Progress = func(p batch.Progress) {
+			p.Done = int(acked.Load())
+			st.Progress(p)
+		}
 	}
 	o.cfg.SizeOf = func(n numbered) int {
 		return len(n.r.ID) + 4*len(n.r.Vector) + n.r.Metadata.Size()
@@ -182,47 +109,36 @@ func UpsertAll(ctx context.Context, s VectorStore, namespace string, recs iter.S
 		}
 		return err
 	}
-	// Each batch is prepared as soon as it is cut: by the store when it
-	// is an UpsertPreparer, otherwise the whole Upsert is the send.
-	prepare := func(ctx context.Context, items []numbered) (func(context.Context) ([]struct{}, error), error) {
+	work := func(ctx context.Context, items []numbered) ([]struct{}, error) {
 		rs := make([]Record, len(items))
 		for i, it := range items {
 			rs[i] = it.r
 		}
-		send := func(ctx context.Context) error { return s.Upsert(ctx, namespace, rs) }
-		if p, ok := s.(UpsertPreparer); ok {
-			var err error
-			if send, err = p.PrepareUpsert(ctx, namespace, rs); err != nil {
-				return nil, fail(items, err)
-			}
+		if err := s.Upsert(ctx, namespace, rs); err != nil {
+			return nil, fail(items, err)
 		}
-		return func(ctx context.Context) ([]struct{}, error) {
-			if err := send(ctx); err != nil {
-				return nil, fail(items, err)
-			}
-			return make([]struct{}, len(items)), nil
-		}, nil
+		acked.Add(int64(len(items)))
+		return make([]struct{}, len(items)), nil
 	}
-	n := 0
 	var errs []error
-	for it, err := range batch.RunPrepared(ctx, src, prepare, o.cfg) {
-		if err != nil {
-			var be *batch.BatchError
-			if errors.As(err, &be) {
-				if it.Index != be.First {
-					continue // ContinueOnError yields each item of a failed batch; report once
-				}
-				err = describeBatchError(be)
-			}
-			errs = append(errs, err)
-			if !o.cfg.ContinueOnError {
-				break
-			}
+	for it, err := range batch.Run(ctx, src, work, o.cfg) {
+		if err == nil {
 			continue
 		}
-		n++
+		var be *batch.BatchError
+		if errors.As(err, &be) {
+			if it.Index != be.First {
+				continue // ContinueOnError yields each item of a failed batch; report once
+			}
+			err = describeBatchError(be)
+		}
+		errs = append(errs, err)
+		if !o.cfg.ContinueOnError {
+			break
+		}
 	}
-	return n, errors.Join(errs...)
+	// The run is over: no batch is in flight, so the count is final.
+	return int(acked.Load()), errors.Join(errs...)
 }
 
 func describeBatchError(be *batch.BatchError) error {
@@ -241,3 +157,29 @@ type wrappedItemError struct {
 }
 
 func (w *wrappedItemError) Unwrap() []error { return []error{w.ItemError, w.orig} }
+
+// FromEmbedded turns the results of embedding.EncodeAll into records: each
+// record takes its input's ID and metadata (embedding.Input.Metadata) and
+// its vector. It is the glue of the most common path:
+//
+//	embedded := embedding.EncodeAll(ctx, enc, inputs)
+//	n, err := index.UpsertAll(ctx, store, ns, index.FromEmbedded(embedded))
+//
+// An error in the stream (a failed batch) is passed on; UpsertAll stops at
+// it, having written what came before.
+func FromEmbedded(seq iter.Seq2[embedding.Embedded, error]) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for e, err := range seq {
+			if err != nil {
+				if e.Input.ID != "" {
+					err = fmt.Errorf("input %q: %w", e.Input.ID, err)
+				}
+				yield(Record{}, err)
+				return
+			}
+			if !yield(Record{ID: e.Input.ID, Vector: e.Vector, Metadata: Metadata(e.Input.Metadata)}, nil) {
+				return
+			}
+		}
+	}
+}

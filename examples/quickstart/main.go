@@ -161,11 +161,11 @@ func run(ctx context.Context, cfg config, out, status io.Writer) error {
 func embedAndIndex(ctx context.Context, enc embedding.Encoder, store index.VectorStore, ns string, items []dataset.Item, out, status io.Writer) error {
 	var lastReport time.Duration
 	progress := embedding.WithProgress(func(p embedding.Progress) {
-		if p.Encoded < len(items) && p.Elapsed-lastReport < 250*time.Millisecond {
+		if p.Done < len(items) && p.Elapsed-lastReport < 250*time.Millisecond {
 			return // at most four updates a second
 		}
 		lastReport = p.Elapsed
-		fmt.Fprintf(status, "\rembedding: %d/%d images (%.0f/s)", p.Encoded, len(items), float64(p.Encoded)/p.Elapsed.Seconds())
+		fmt.Fprintf(status, "\rembedding: %d/%d images (%.0f/s)", p.Done, len(items), float64(p.Done)/p.Elapsed.Seconds())
 	})
 	t0 := time.Now()
 	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items, progress))

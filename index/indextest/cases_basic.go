@@ -15,7 +15,7 @@ import (
 // cases lists every case of the suite, in the order Run starts them.
 func cases() []testCase {
 	var all []testCase
-	for _, group := range [][]testCase{basicCases(), queryCases(), filterCases(), validationCases(), lifecycleCases()} {
+	for _, group := range [][]testCase{basicCases(), queryCases(), filterCases(), validationCases(), lifecycleCases(), tieCases()} {
 		all = append(all, group...)
 	}
 	return all
@@ -27,7 +27,6 @@ func basicCases() []testCase {
 		{"MetadataNumberConversions", testMetadataNumberConversions},
 		{"UpsertCopiesInput", testUpsertCopiesInput},
 		{"UpsertEmptyBatch", testUpsertEmptyBatch},
-		{"PrepareUpsert", testPrepareUpsert},
 		{"OverwriteReplaces", testOverwriteReplaces},
 		{"OverwriteClearsMetadata", testOverwriteClearsMetadata},
 		{"NamespaceIsolation", testNamespaceIsolation},
@@ -142,49 +141,6 @@ func testUpsertCopiesInput(t *testing.T, h *harness) {
 	got = fetch(t, s, ns, "a")
 	require.Len(t, got, 1)
 	assertRecord(t, cfg.Metric, want, got[0])
-}
-
-// testPrepareUpsert checks index.UpsertPreparer, for stores that have it:
-// preparing writes nothing, send writes, a second send changes nothing, and
-// a bad record fails the preparation naming it.
-func testPrepareUpsert(t *testing.T, h *harness) {
-	cfg := defaultConfig()
-	s, ns := h.store(t, cfg), h.ns()
-	p, ok := s.(index.UpsertPreparer)
-	if !ok {
-		t.Skip("the store does not implement index.UpsertPreparer")
-	}
-	recs := roundTripRecords(cfg.Dim)
-	send, err := p.PrepareUpsert(t.Context(), ns, recs)
-	require.NoError(t, err)
-	require.NotNil(t, send)
-	assert.Empty(t, fetch(t, s, ns, "full"), "preparing writes nothing")
-	require.NoError(t, send(t.Context()))
-	require.NoError(t, send(t.Context()), "send again (a retry)")
-	for _, r := range recs {
-		got := fetch(t, s, ns, r.ID)
-		if assert.Len(t, got, 1, r.ID) {
-			assertRecord(t, cfg.Metric, r, got[0])
-		}
-	}
-	n, err := index.Count(t.Context(), s, ns)
-	require.NoError(t, err)
-	assert.Equal(t, len(recs), n, "sent twice, stored once")
-
-	bad := []index.Record{rec("ok", constVec(cfg.Dim, 1, 0.5), nil), rec("bad", constVec(cfg.Dim-1, 1, 0.5), nil)}
-	_, err = p.PrepareUpsert(t.Context(), ns, bad)
-	require.ErrorIs(t, err, index.ErrDimension)
-	var ie *index.ItemError
-	require.ErrorAs(t, err, &ie)
-	assert.Equal(t, 1, ie.Index)
-	assert.Equal(t, "bad", ie.ID)
-	assert.Empty(t, fetch(t, s, ns, "ok"), "nothing of a bad batch is written")
-
-	ctx, cancel := context.WithCancel(t.Context())
-	send, err = p.PrepareUpsert(ctx, ns, []index.Record{rec("late", constVec(cfg.Dim, 1, 0.5), nil)})
-	require.NoError(t, err)
-	cancel()
-	assert.ErrorIs(t, send(ctx), context.Canceled, "send honours its context")
 }
 
 // scanRecords yields the records of a Scan, failing the test on an error.

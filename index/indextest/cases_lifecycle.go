@@ -3,6 +3,7 @@ package indextest
 import (
 	"context"
 	"fmt"
+	"github.com/shoalhq/shoal/embedding"
 	"sync"
 	"testing"
 
@@ -238,7 +239,7 @@ func testUpsertAllDuplicateInStream(t *testing.T, h *harness) {
 	recs := RandomRecords(46, n, cfg.Dim)
 	original := recs[first]
 	recs[dup].ID = original.ID
-	written, err := index.UpsertAll(t.Context(), s, ns, index.Records(recs), index.WithBatchSize(50))
+	written, err := index.UpsertAll(t.Context(), s, ns, index.Records(recs), embedding.WithBatchSize(50))
 	requireItemError(t, err, index.ErrInvalidID, dup, original.ID)
 	assert.LessOrEqual(t, written, dup, "records after the duplicate are not written")
 	assert.Equal(t, written, count(t, s, ns), "the store holds what UpsertAll acknowledged")

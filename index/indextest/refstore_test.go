@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 	"iter"
 	"maps"
 	"math"
@@ -119,7 +120,7 @@ func (s *refStore) Upsert(ctx context.Context, ns string, recs []index.Record) e
 	switch s.bug {
 	case bugPartialWrite:
 		for i, r := range recs {
-			v, err := index.ValidateRecords([]index.Record{r}, dim)
+			v, err := driver.ValidateRecords([]index.Record{r}, dim)
 			if err != nil {
 				return &index.ItemError{Index: i, ID: r.ID, Err: errors.Unwrap(err)}
 			}
@@ -128,7 +129,7 @@ func (s *refStore) Upsert(ctx context.Context, ns string, recs []index.Record) e
 		}
 		return nil
 	case bugAliasing:
-		if _, err := index.ValidateRecords(recs, dim); err != nil {
+		if _, err := driver.ValidateRecords(recs, dim); err != nil {
 			return err
 		}
 		valid = recs
@@ -137,7 +138,7 @@ func (s *refStore) Upsert(ctx context.Context, ns string, recs []index.Record) e
 		for i, r := range recs {
 			stripped[i] = index.Record{ID: r.ID, Vector: r.Vector}
 		}
-		v, err := index.ValidateRecords(stripped, dim)
+		v, err := driver.ValidateRecords(stripped, dim)
 		if err != nil {
 			return err
 		}
@@ -146,7 +147,7 @@ func (s *refStore) Upsert(ctx context.Context, ns string, recs []index.Record) e
 		}
 		valid = v
 	default:
-		v, err := index.ValidateRecords(recs, dim)
+		v, err := driver.ValidateRecords(recs, dim)
 		if err != nil {
 			return err
 		}
@@ -181,7 +182,7 @@ func (s *refStore) PrepareUpsert(ctx context.Context, ns string, recs []index.Re
 	if err != nil {
 		return nil, err
 	}
-	if _, err := index.ValidateRecords(recs, dim); err != nil {
+	if _, err := driver.ValidateRecords(recs, dim); err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) error { return s.Upsert(ctx, ns, recs) }, nil
@@ -296,7 +297,7 @@ func (s *refStore) Query(ctx context.Context, q index.Query) ([]index.Match, err
 	if s.bug == bugTopKUnchecked {
 		q.TopK = max(q.TopK, 1)
 	}
-	if err := index.ValidateQuery(q, dim); err != nil {
+	if err := driver.ValidateQuery(q, dim); err != nil {
 		return nil, err
 	}
 	if sp == nil {

@@ -4,15 +4,18 @@
 // exponential backoff and jitter, stops cleanly on cancellation, keeps the
 // input order in its output and reports progress.
 //
-// embedding.EncodeAll and index.UpsertAll are thin layers over [Run]; backends
-// never batch or retry on their own.
+// embedding.EncodeAll and index.UpsertAll are thin layers over [Run] (their
+// options are defined once, in embedding); backends never batch or retry on
+// their own.
 package batch
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -75,11 +78,6 @@ type Item[T, R any] struct {
 // Work processes one batch. It must return exactly one result per item, in
 // order, or an error for the whole batch. ctx is cancelled when the run stops.
 type Work[T, R any] func(ctx context.Context, items []T) ([]R, error)
-
-// Prepare readies one batch: it does the batch's CPU work (checking,
-// encoding) and returns the send function that does the rest, which may be
-// called more than once (it is retried like a Work). See [RunPrepared].
-type Prepare[T, R any] func(ctx context.Context, items []T) (send func(ctx context.Context) ([]R, error), err error)
 
 // BatchError reports a batch that failed for good: which items it held and
 // the last attempt's error.
@@ -229,9 +227,7 @@ type job[T, R any] struct {
 	err      error // final error of the batch
 	attempts int
 	retries  int
-	srcErr   error                              // an error from the input stream, after items
-	send     func(context.Context) ([]R, error) // from Prepare; set when prepErr is nil
-	prepErr  error                              // the batch could not be prepared
+	srcErr   error // an error from the input stream, after items
 	done     chan struct{}
 }
 
@@ -246,20 +242,6 @@ type job[T, R any] struct {
 // outlives the iteration. Memory is bounded: at most 2·Concurrency batches
 // are held at a time.
 func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
-	return RunPrepared(ctx, in, func(_ context.Context, items []T) (func(context.Context) ([]R, error), error) {
-		return func(ctx context.Context) ([]R, error) { return work(ctx, items) }, nil
-	}, cfg)
-}
-
-// RunPrepared is [Run] with the work split in two: prepare runs on each
-// batch as soon as it is cut, before the batch waits for one of the
-// Concurrency slots (at most 2·Concurrency batches ahead, one at a time in
-// the goroutine reading in), and the send function it returns runs in the
-// slot and is retried as a Work is. A slot then spends its time on the
-// round trip only, while the CPU work of the next batches overlaps it. An
-// error from prepare fails the batch for good (after one attempt), as a
-// non-retryable Work error would.
-func RunPrepared[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare Prepare[T, R], cfg Config[T]) iter.Seq2[Item[T, R], error] {
 	return func(yield func(Item[T, R], error) bool) {
 		var zero Item[T, R]
 		if err := cfg.setDefaults(); err != nil {
@@ -279,7 +261,7 @@ func RunPrepared[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare 
 		for range cfg.Concurrency {
 			g.Go(func() error {
 				for j := range ready {
-					runJob(gctx, j, &cfg)
+					runJob(gctx, j, work, &cfg)
 					close(j.done)
 				}
 				return nil
@@ -320,12 +302,6 @@ func RunPrepared[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare 
 			)
 			flush := func(srcErr error) bool {
 				j := &job[T, R]{first: first, items: cur, srcErr: srcErr, done: make(chan struct{})}
-				if len(cur) > 0 {
-					j.send, j.prepErr = prepare(gctx, cur)
-					if j.send == nil && j.prepErr == nil {
-						j.prepErr = errors.New("batch: prepare returned no send function")
-					}
-				}
 				cur, bytes, first = nil, 0, n
 				if !dispatch(j) {
 					truncated = true
@@ -440,21 +416,14 @@ func RunPrepared[T, R any](ctx context.Context, in iter.Seq2[T, error], prepare 
 	}
 }
 
-func runJob[T, R any](ctx context.Context, j *job[T, R], cfg *Config[T]) {
-	if j.prepErr != nil {
-		j.attempts, j.err = 1, j.prepErr
-		if ctx.Err() != nil {
-			j.err = context.Cause(ctx)
-		}
-		return
-	}
+func runJob[T, R any](ctx context.Context, j *job[T, R], work Work[T, R], cfg *Config[T]) {
 	for attempt := 1; ; attempt++ {
 		j.attempts = attempt
 		if err := ctx.Err(); err != nil {
 			j.err = context.Cause(ctx)
 			return
 		}
-		out, err := j.send(ctx)
+		out, err := work(ctx, j.items)
 		if err == nil && len(out) != len(j.items) {
 			err = fmt.Errorf("batch: work returned %d results for %d items", len(out), len(j.items))
 		}
@@ -488,4 +457,48 @@ func Collect[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T,
 		}
 	}
 	return nil
+}
+
+// Settings is what the options of embedding.EncodeAll and index.UpsertAll
+// set (both take embedding.Option, which is defined once over this struct).
+type Settings struct {
+	// Call names the run the options are applied to ("EncodeAll" or
+	// "UpsertAll"), so an option that does not apply can say so.
+	Call string
+	// Size, MaxBytes, Concurrency, MaxAttempts, BaseDelay, MaxDelay and
+	// ContinueOnError go to [Config]; zero means the caller's default.
+	Size, MaxBytes, Concurrency, MaxAttempts int
+	BaseDelay, MaxDelay                      time.Duration
+	ContinueOnError                          bool
+	// Progress, Logger and AllowDuplicates are read by the caller.
+	Progress        func(Progress)
+	Logger          *slog.Logger
+	AllowDuplicates bool
+}
+
+// Apply copies s's batching settings into c, keeping c's values where s
+// has none.
+func Apply[T any](s *Settings, c *Config[T]) {
+	c.Size = cmp.Or(s.Size, c.Size)
+	c.MaxBytes = cmp.Or(s.MaxBytes, c.MaxBytes)
+	c.Concurrency = cmp.Or(s.Concurrency, c.Concurrency)
+	c.MaxAttempts = cmp.Or(s.MaxAttempts, c.MaxAttempts)
+	c.BaseDelay = cmp.Or(s.BaseDelay, c.BaseDelay)
+	c.MaxDelay = cmp.Or(s.MaxDelay, c.MaxDelay)
+	c.ContinueOnError = c.ContinueOnError || s.ContinueOnError
+}
+
+// Options applies the options of a run named call (embedding.Option values)
+// in order and returns the settings, or the first option's error.
+func Options[O ~func(*Settings) error](call string, opts []O) (Settings, error) {
+	s := Settings{Call: call}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&s); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
 }
