@@ -42,8 +42,8 @@ func ExampleFilter_Validate() {
 	}
 	// Output:
 	// <nil>
-	// index: invalid argument: invalid filter: in "color": no values
-	// index: invalid argument: invalid filter: gt "size": value of type string (want a number)
+	// index: invalid filter: in "color": no values
+	// index: invalid filter: gt "size": value of type string (want a number)
 }
 
 func ExampleMetadata_Normalize() {
@@ -91,5 +91,5 @@ func ExampleItemError() {
 	fmt.Println(err)
 	// Output:
 	// 1 b
-	// record 1 (id "b"): index: invalid argument: dimension mismatch: got 3, want 2
+	// record 1 (id "b"): index: dimension mismatch: got 3, want 2
 }

@@ -84,11 +84,43 @@ func Lte(field string, v any) Filter { return Filter{Op: OpLte, Field: field, Va
 // Exists matches records that have field.
 func Exists(field string) Filter { return Filter{Op: OpExists, Field: field} }
 
-// And matches records that every one of fs matches.
-func And(fs ...Filter) Filter { return Filter{Op: OpAnd, Filters: fs} }
+// And matches records that every one of fs matches. The zero Filter
+// (match everything) is its identity: zero operands are dropped, And() and
+// And(Filter{}) are the zero Filter, and And(f) is f. So optional filters
+// compose without a switch on their count:
+//
+//	f := index.And(userFilter, splitFilter) // either may be the zero Filter
+func And(fs ...Filter) Filter {
+	kept := make([]Filter, 0, len(fs))
+	for _, f := range fs {
+		if !f.IsZero() {
+			kept = append(kept, f)
+		}
+	}
+	switch len(kept) {
+	case 0:
+		return Filter{}
+	case 1:
+		return kept[0]
+	}
+	return Filter{Op: OpAnd, Filters: kept}
+}
 
-// Or matches records that at least one of fs matches.
-func Or(fs ...Filter) Filter { return Filter{Op: OpOr, Filters: fs} }
+// Or matches records that at least one of fs matches. An operand that is
+// the zero Filter matches everything, and so does the Or; Or(f) is f. Or()
+// with no operands matches nothing, which no store can express: Validate
+// reports it.
+func Or(fs ...Filter) Filter {
+	for _, f := range fs {
+		if f.IsZero() {
+			return Filter{}
+		}
+	}
+	if len(fs) == 1 {
+		return fs[0]
+	}
+	return Filter{Op: OpOr, Filters: fs}
+}
 
 func canon(v any) any {
 	if n, err := normalizeValue(v); err == nil {

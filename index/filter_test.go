@@ -13,7 +13,7 @@ import (
 // nest wraps f in depth levels of And.
 func nest(f index.Filter, depth int) index.Filter {
 	for range depth {
-		f = index.And(f)
+		f = index.Filter{Op: index.OpAnd, Filters: []index.Filter{f}}
 	}
 	return f
 }
@@ -77,10 +77,9 @@ func TestFilterValidate(t *testing.T) {
 		{index.Gte("n", true), "want a number"},
 		{index.Lt("n", nil), "want a number"},
 		{index.Lte("n", math.Inf(1)), "not finite"},
-		{index.And(), "no operands"},
 		{index.Or(), "no operands"},
-		{index.And(index.Filter{}), "empty filter"},
-		{index.Or(index.Eq("a", 1), index.Filter{}), "operand 1"},
+		{index.Filter{Op: index.OpAnd}, "no operands"},
+		{index.Filter{Op: index.OpAnd, Filters: []index.Filter{{}, index.Exists("a")}}, "empty filter"},
 		{index.And(index.Eq("a", 1), index.In("b")), "no values"},
 		{nest(index.Eq("a", 1), index.MaxFilterDepth+1), "deeper"},
 		{index.Filter{Op: index.Op(99), Field: "a"}, "unknown operator"},
@@ -210,7 +209,7 @@ func TestFilterMatch(t *testing.T) {
 		{nest(index.Exists("s"), index.MaxFilterDepth), true},
 
 		// Malformed filters do not panic and match nothing.
-		{index.And(), false},
+		{index.Filter{Op: index.OpAnd}, false},
 		{index.Or(), false},
 		{index.Filter{Op: index.Op(99), Field: "s"}, false},
 		{index.Gt("i", "2"), false},
@@ -251,6 +250,23 @@ func TestFilterString(t *testing.T) {
 		{index.And(index.Exists("a"), index.Or(index.Lt("b", 1), index.Eq("c", true))), `and(exists("a"), or(lt("b", 1), eq("c", true)))`},
 	} {
 		assert.Equal(t, c.want, c.f.String())
+	}
+}
+
+// The zero Filter is the identity of And (issue 19, point 4): optional
+// filters compose without a switch on how many there are.
+func TestAndIdentity(t *testing.T) {
+	t.Parallel()
+	f := index.Eq("s", "red")
+	assert.True(t, index.And().IsZero())
+	assert.True(t, index.And(index.Filter{}, index.Filter{}).IsZero())
+	assert.Equal(t, f, index.And(f))
+	assert.Equal(t, f, index.And(index.Filter{}, f, index.Filter{}))
+	assert.Equal(t, index.And(f, index.Exists("b")), index.And(f, index.Filter{}, index.Exists("b")))
+	assert.True(t, index.Or(f, index.Filter{}).IsZero(), "an operand matching everything makes the Or match everything")
+	assert.Equal(t, f, index.Or(f))
+	for _, g := range []index.Filter{index.And(), index.And(index.Filter{}), index.And(index.Filter{}, f)} {
+		assert.NoError(t, g.Validate(), "%v", g)
 	}
 }
 

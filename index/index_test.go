@@ -178,7 +178,7 @@ func TestItemError(t *testing.T) {
 	t.Parallel()
 	inner := fmt.Errorf("%w: got 3, want 4", index.ErrDimension)
 	var err error = &index.ItemError{Index: 12, ID: "doc-7", Err: inner}
-	assert.Equal(t, `record 12 (id "doc-7"): index: invalid argument: dimension mismatch: got 3, want 4`, err.Error())
+	assert.Equal(t, `record 12 (id "doc-7"): index: dimension mismatch: got 3, want 4`, err.Error())
 	assert.ErrorIs(t, err, index.ErrDimension)
 	assert.ErrorIs(t, err, index.ErrInvalidArgument)
 	assert.Same(t, inner, errors.Unwrap(err))
