@@ -203,7 +203,7 @@ func checkFilter(t *testing.T, s index.VectorStore, ns string, f index.Filter, w
 func invalidFilters() []index.Filter {
 	deep := index.Eq("color", "red")
 	for range index.MaxFilterDepth + 1 {
-		deep = index.And(deep)
+		deep = index.Filter{Op: index.OpAnd, Filters: []index.Filter{deep}} // And(f) is f
 	}
 	return []index.Filter{
 		{Op: index.OpEq, Value: "x"}, // no field
@@ -218,9 +218,9 @@ func invalidFilters() []index.Filter {
 		index.Gt("size", "3"),
 		index.Lte("size", true),
 		index.Gte("weight", math.Inf(1)),
-		index.And(),
+		{Op: index.OpAnd}, // And() is the zero Filter; a literal And needs operands
 		index.Or(),
-		index.And(index.Filter{}),
+		{Op: index.OpAnd, Filters: []index.Filter{{}}},
 		index.Or(index.Eq("color", "red"), index.In("size")),
 		{Op: index.Op(99), Field: "color", Value: "red"},
 		deep,
