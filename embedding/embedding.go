@@ -2,8 +2,11 @@ package embedding
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"image"
+	"strings"
 )
 
 // Input is one item to embed. An encoder reads the fields it understands:
@@ -92,3 +95,36 @@ var (
 	// ErrInvalidOption reports an option with an unusable value.
 	ErrInvalidOption = errors.New("embedding: invalid option")
 )
+
+// Namespace returns a store namespace for this model's vectors that is
+// safe in URLs, logs, file names and cloud consoles: the model name
+// lower-cased, with every run of characters outside [a-z0-9] turned into
+// one '-', cut to 40 bytes, then '-' and the first 8 hex digits of the
+// SHA-256 of the full model name, so that two models whose slugs agree
+// still get two namespaces. For example "local/pixels gray 28x28 seed=1"
+// gives "local-pixels-gray-28x28-seed-1-" followed by its hash. Use it as
+// the default namespace: one namespace holds one model's vectors. The full
+// name stays in Info.Model (Search and feedback check it against the
+// encoder they are given).
+func (i Info) Namespace() string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(i.Model) {
+		if b.Len() >= 40 {
+			break
+		}
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	slug := strings.TrimSuffix(b.String(), "-")
+	sum := sha256.Sum256([]byte(i.Model))
+	if slug == "" {
+		slug = "model"
+	}
+	return slug + "-" + hex.EncodeToString(sum[:4])
+}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shoalhq/shoal/index/driver"
 	"iter"
 	"log/slog"
 	"math"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shoalhq/shoal/index/driver"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -701,4 +702,23 @@ func TestEncodeAllBreak(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestInfoNamespace(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ model, prefix string }{
+		{"local/pixels gray 28x28 seed=1", "local-pixels-gray-28x28-seed-1-"},
+		{"", "model-"},
+		{"///", "model-"},
+		{"Text-Embedding-005", "text-embedding-005-"},
+		{strings.Repeat("a", 100), strings.Repeat("a", 40) + "-"},
+	} {
+		ns := embedding.Info{Model: c.model}.Namespace()
+		assert.True(t, strings.HasPrefix(ns, c.prefix), "%q → %q", c.model, ns)
+		assert.Len(t, ns, len(c.prefix)+8)
+		assert.Regexp(t, `^[a-z0-9-]+$`, ns)
+	}
+	a, b := embedding.Info{Model: "m v1"}.Namespace(), embedding.Info{Model: "m/v1"}.Namespace()
+	assert.NotEqual(t, a, b, "models whose slugs agree get two namespaces")
+	assert.Equal(t, a, embedding.Info{Model: "m v1", Dim: 3}.Namespace(), "only the model name counts")
 }
