@@ -59,8 +59,8 @@ func BenchmarkImageEncoder(b *testing.B) {
 	}
 }
 
-// BenchmarkImageEncoderDecoded measures EncodeImage on decoded 28×28 pixels,
-// the path of loaders that read raw pixels (IDX files).
+// BenchmarkImageEncoderDecoded measures Encode of Input.Decoded 28×28
+// pixels, the path of loaders that read raw pixels (IDX files).
 func BenchmarkImageEncoderDecoded(b *testing.B) {
 	e, err := local.NewImageEncoder()
 	require.NoError(b, err)
@@ -71,7 +71,8 @@ func BenchmarkImageEncoderDecoded(b *testing.B) {
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
-		if _, err := e.EncodeImage(imgs[n%len(imgs)]); err != nil {
+		in := []embedding.Input{{ID: "img", Decoded: imgs[n%len(imgs)]}}
+		if _, err := e.Encode(context.Background(), in); err != nil {
 			b.Fatal(err)
 		}
 		n++

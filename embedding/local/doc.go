@@ -7,7 +7,8 @@
 //
 // They are honest baselines, not learned models:
 //
-//   - [ImageEncoder] decodes PNG, JPEG or GIF, converts to grayscale (or
+//   - [ImageEncoder] decodes PNG, JPEG or GIF (or takes an image already in
+//     memory from embedding.Input.Decoded), converts to grayscale (or
 //     keeps RGB), resizes to a small fixed square and uses the pixel
 //     intensities as features, optionally followed by a seeded random
 //     projection. On small centred images such as Fashion-MNIST, cosine
@@ -38,8 +39,9 @@
 // # Errors
 //
 // Constructors reject bad options with an error wrapping
-// [embedding.ErrInvalidOption]. Encode rejects an input it cannot use (no
-// bytes, an undecodable or empty image, an empty text, an unreadable file)
+// [embedding.ErrInvalidOption] that names the option and its value. Encode
+// rejects an input it cannot use (no image, both Image and Decoded, an
+// undecodable or empty image, an empty text, an unreadable file)
 // with an error wrapping [embedding.ErrInvalidInput] that names the input's
 // ID; such errors are not retryable. A cancelled context ends Encode with
 // the context's error.

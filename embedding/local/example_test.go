@@ -74,8 +74,9 @@ func ExampleImageEncoder() {
 }
 
 // Project the pixels to 128 dimensions with a seeded Gaussian matrix, and
-// encode an image that is already decoded.
-func ExampleImageEncoder_EncodeImage() {
+// encode an image that is already in memory (Input.Decoded: no PNG round
+// trip).
+func ExampleImageEncoder_decoded() {
 	enc, err := local.NewImageEncoder(local.WithImageDim(128), local.WithImageSeed(7))
 	if err != nil {
 		log.Fatal(err)
@@ -84,12 +85,12 @@ func ExampleImageEncoder_EncodeImage() {
 	for i := range img.Pix {
 		img.Pix[i] = uint8(i % 256)
 	}
-	v, err := enc.EncodeImage(img)
+	vecs, err := enc.Encode(context.Background(), []embedding.Input{{ID: "ramp", Decoded: img}})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(enc.Info().Model)
-	fmt.Println("dimension:", len(v))
+	fmt.Println("dimension:", len(vecs[0]))
 	// Output:
 	// shoal-local-image/v1 side=28 gray dim=128 proj=gaussian seed=7
 	// dimension: 128

@@ -13,6 +13,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/shoalhq/shoal/embedding"
+	"github.com/shoalhq/shoal/embedding/local"
 )
 
 // shape draws a white shape on a black n × n canvas: "disc", "square",
@@ -123,4 +126,14 @@ func (c *cancelAfter) Err() error {
 		return context.Canceled
 	}
 	return nil
+}
+
+// encodeImage encodes img as the Input.Decoded of one input with ID
+// "decoded".
+func encodeImage(e *local.ImageEncoder, img image.Image) ([]float32, error) {
+	vecs, err := e.Encode(context.Background(), []embedding.Input{{ID: "decoded", Decoded: img}})
+	if err != nil {
+		return nil, err
+	}
+	return vecs[0], nil
 }

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -95,8 +96,10 @@ const (
 	MaxProjectionSize = 1 << 25
 )
 
-// ImageOption configures [NewImageEncoder].
-type ImageOption func(*imageConfig)
+// ImageOption configures [NewImageEncoder]. Each option checks its own
+// value: an unusable one makes NewImageEncoder return an error wrapping
+// [embedding.ErrInvalidOption] that names the option and the value.
+type ImageOption func(*imageConfig) error
 
 type imageConfig struct {
 	side      int
@@ -108,13 +111,35 @@ type imageConfig struct {
 	files     bool
 }
 
+// invalidOption returns an error wrapping [embedding.ErrInvalidOption] that
+// names the option call (for example "WithSide(0)") and the reason.
+func invalidOption(call, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: "+format, append([]any{embedding.ErrInvalidOption, call}, args...)...)
+}
+
 // WithSide sets the side of the square images are resized to (default
-// [DefaultImageSide], 28; at most [MaxImageSide]). Images are stretched to
+// [DefaultImageSide], 28; from 1 to [MaxImageSide]). Images are stretched to
 // the square: the aspect ratio is not kept.
-func WithSide(n int) ImageOption { return func(c *imageConfig) { c.side = n } }
+func WithSide(n int) ImageOption {
+	return func(c *imageConfig) error {
+		if n < 1 || n > MaxImageSide {
+			return invalidOption(fmt.Sprintf("WithSide(%d)", n), "want 1 to %d", MaxImageSide)
+		}
+		c.side = n
+		return nil
+	}
+}
 
 // WithColorMode selects grayscale ([Gray], the default) or [RGB] features.
-func WithColorMode(m ColorMode) ImageOption { return func(c *imageConfig) { c.color = m } }
+func WithColorMode(m ColorMode) ImageOption {
+	return func(c *imageConfig) error {
+		if m != Gray && m != RGB {
+			return invalidOption(fmt.Sprintf("WithColorMode(%v)", m), "want Gray or RGB")
+		}
+		c.color = m
+		return nil
+	}
+}
 
 // WithImageDim sets the output dimension. The default, 0, means no
 // projection: the vector is the normalised pixel features themselves, of
@@ -122,30 +147,60 @@ func WithColorMode(m ColorMode) ImageOption { return func(c *imageConfig) { c.co
 // projects the features with a seeded random matrix (see [WithProjection]
 // and [WithImageSeed]) to n dimensions (at most [MaxDim]), which preserves
 // cosine similarities approximately (Johnson–Lindenstrauss) and makes
-// vectors smaller to store and faster to search.
-func WithImageDim(n int) ImageOption { return func(c *imageConfig) { c.dim = n } }
+// vectors smaller to store and faster to search. The matrix has
+// n·side·side·channels entries, at most [MaxProjectionSize].
+func WithImageDim(n int) ImageOption {
+	return func(c *imageConfig) error {
+		if n < 0 || n > MaxDim {
+			return invalidOption(fmt.Sprintf("WithImageDim(%d)", n), "want 0 to %d", MaxDim)
+		}
+		c.dim = n
+		return nil
+	}
+}
 
 // WithProjection selects the random matrix used with [WithImageDim]
 // (default [Gaussian]).
-func WithProjection(p Projection) ImageOption { return func(c *imageConfig) { c.proj = p } }
+func WithProjection(p Projection) ImageOption {
+	return func(c *imageConfig) error {
+		if p != Gaussian && p != Sparse {
+			return invalidOption(fmt.Sprintf("WithProjection(%v)", p), "want Gaussian or Sparse")
+		}
+		c.proj = p
+		return nil
+	}
+}
 
 // WithImageSeed seeds the projection matrix (default [DefaultSeed]). The
 // matrix is generated from math/rand/v2's PCG source with a fixed transform,
 // so a seed gives the same matrix on every machine and Go version (up to
 // float rounding). Without a projection the seed has no effect and is not
-// part of Info().Model.
-func WithImageSeed(seed uint64) ImageOption { return func(c *imageConfig) { c.seed = seed } }
+// part of Info().Model. Every seed is valid.
+func WithImageSeed(seed uint64) ImageOption {
+	return func(c *imageConfig) error { c.seed = seed; return nil }
+}
 
 // WithMaxPixels sets the largest image, in pixels (width × height), that
-// Encode decodes (default [DefaultMaxPixels]); larger images are rejected
-// before their pixels are decoded.
-func WithMaxPixels(n int) ImageOption { return func(c *imageConfig) { c.maxPixels = n } }
+// Encode decodes from bytes or a file (default [DefaultMaxPixels]; at least
+// 1); larger images are rejected before their pixels are decoded. It does
+// not apply to Input.Decoded images, which are already in memory.
+func WithMaxPixels(n int) ImageOption {
+	return func(c *imageConfig) error {
+		if n < 1 {
+			return invalidOption(fmt.Sprintf("WithMaxPixels(%d)", n), "want at least 1")
+		}
+		c.maxPixels = n
+		return nil
+	}
+}
 
 // WithFileAccess lets Encode read an input with no Image bytes from the local
 // file named by its URI: "file:///path/to/img.png" or a plain path. It is off
 // by default, so that a service passing untrusted inputs through cannot be
 // made to read local files; without it, such an input is rejected.
-func WithFileAccess() ImageOption { return func(c *imageConfig) { c.files = true } }
+func WithFileAccess() ImageOption {
+	return func(c *imageConfig) error { c.files = true; return nil }
+}
 
 // ImageEncoder is the embedded image encoder: decode, grayscale or RGB,
 // resize, pixel intensities in [0, 1], optional seeded random projection,
@@ -177,32 +232,22 @@ type imageScratch struct {
 }
 
 // NewImageEncoder returns an image encoder configured by opts. It returns an
-// error wrapping [embedding.ErrInvalidOption] if an option is out of range.
+// error wrapping [embedding.ErrInvalidOption] that names the first option
+// with an unusable value. Nil options are skipped.
 func NewImageEncoder(opts ...ImageOption) (*ImageEncoder, error) {
 	c := imageConfig{side: DefaultImageSide, color: Gray, proj: Gaussian, seed: DefaultSeed, maxPixels: DefaultMaxPixels}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			continue
 		}
-	}
-	inv := func(format string, args ...any) error {
-		return fmt.Errorf("%w: local image encoder: "+format, append([]any{embedding.ErrInvalidOption}, args...)...)
-	}
-	switch {
-	case c.side < 1 || c.side > MaxImageSide:
-		return nil, inv("side %d not in [1, %d]", c.side, MaxImageSide)
-	case c.color != Gray && c.color != RGB:
-		return nil, inv("unknown color mode %v", c.color)
-	case c.dim < 0 || c.dim > MaxDim:
-		return nil, inv("dimension %d not in [0, %d]", c.dim, MaxDim)
-	case c.proj != Gaussian && c.proj != Sparse:
-		return nil, inv("unknown projection %v", c.proj)
-	case c.maxPixels < 1:
-		return nil, inv("max pixels %d < 1", c.maxPixels)
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	raw := c.side * c.side * c.color.channels()
 	if c.dim > 0 && c.dim*raw > MaxProjectionSize {
-		return nil, inv("projection of %d×%d entries exceeds %d", c.dim, raw, MaxProjectionSize)
+		return nil, invalidOption(fmt.Sprintf("WithImageDim(%d)", c.dim),
+			"a projection of %d×%d entries (side %d, %v) exceeds %d", c.dim, raw, c.side, c.color, MaxProjectionSize)
 	}
 	e := &ImageEncoder{cfg: c, raw: raw}
 	model := fmt.Sprintf("shoal-local-image/v1 side=%d %v", c.side, c.color)
@@ -267,10 +312,14 @@ func projectionMatrix(p Projection, seed uint64, dim, raw int) []float32 {
 // output dimension, Normalized is true and there is no batch limit.
 func (e *ImageEncoder) Info() embedding.Info { return e.info }
 
-// Encode embeds each input's image: Image bytes (PNG, JPEG or GIF, detected
-// from the content), or, with [WithFileAccess], the file named by URI. It
-// checks ctx between inputs. An input it cannot use ends the call with an
-// error wrapping [embedding.ErrInvalidInput] that names the input's ID.
+// Encode embeds each input's image: Decoded (an image already in memory,
+// used as it is, with no encoding round trip), Image bytes (PNG, JPEG or
+// GIF, detected from the content), or, with [WithFileAccess], the file
+// named by URI. Decoded pixels and the encoded bytes of the same image give
+// the same vector. It checks ctx between inputs. An input it cannot use
+// (none of these, both Image and Decoded, an undecodable or empty image)
+// ends the call with an error wrapping [embedding.ErrInvalidInput] that
+// names the input's ID.
 func (e *ImageEncoder) Encode(ctx context.Context, in []embedding.Input) ([][]float32, error) {
 	dim := e.info.Dim
 	out := make([][]float32, len(in))
@@ -292,24 +341,21 @@ func (e *ImageEncoder) Encode(ctx context.Context, in []embedding.Input) ([][]fl
 	return out, nil
 }
 
-// EncodeImage embeds an already decoded image, for loaders that hold raw
-// pixels (an IDX file, a video frame). It returns the same vector Encode
-// returns for the image's encoded bytes. A nil or empty image is an error
-// wrapping [embedding.ErrInvalidInput]. [WithMaxPixels] does not apply.
-func (e *ImageEncoder) EncodeImage(img image.Image) ([]float32, error) {
-	v := make([]float32, e.info.Dim)
-	if err := e.encodeInto(v, img); err != nil {
-		return nil, fmt.Errorf("%w: %w", embedding.ErrInvalidInput, err)
-	}
-	return v, nil
-}
-
 // decode returns the image of in.
 func (e *ImageEncoder) decode(in embedding.Input) (image.Image, error) {
+	if in.Decoded != nil {
+		if len(in.Image) > 0 {
+			return nil, errors.New("both Image bytes and a Decoded image (set one)")
+		}
+		if v := reflect.ValueOf(in.Decoded); v.Kind() == reflect.Pointer && v.IsNil() {
+			return nil, fmt.Errorf("Decoded is a nil %T", in.Decoded)
+		}
+		return in.Decoded, nil
+	}
 	data := in.Image
 	if len(data) == 0 {
 		if in.URI == "" {
-			return nil, errors.New("no image bytes and no URI")
+			return nil, errors.New("no Decoded image, no Image bytes and no URI")
 		}
 		if !e.cfg.files {
 			return nil, fmt.Errorf("URI %q: reading files is off (see WithFileAccess)", in.URI)

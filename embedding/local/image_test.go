@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -56,7 +57,7 @@ func TestImageEncoderInfo(t *testing.T) {
 			assert.True(t, info.Normalized)
 			assert.Zero(t, info.MaxBatch)
 
-			v, err := e.EncodeImage(shape("disc", 40))
+			v, err := encodeImage(e, shape("disc", 40))
 			require.NoError(t, err)
 			assert.Len(t, v, tt.dim)
 			assert.InDelta(t, 1, norm(v), 1e-5)
@@ -69,21 +70,25 @@ func TestNewImageEncoderRejectsBadOptions(t *testing.T) {
 	tests := []struct {
 		name string
 		opts []local.ImageOption
+		msg  string // the whole message: package once, the option, the reason
 	}{
-		{"side 0", []local.ImageOption{local.WithSide(0)}},
-		{"side too large", []local.ImageOption{local.WithSide(local.MaxImageSide + 1)}},
-		{"color mode", []local.ImageOption{local.WithColorMode(local.ColorMode(5))}},
-		{"negative dim", []local.ImageOption{local.WithImageDim(-1)}},
-		{"dim too large", []local.ImageOption{local.WithImageDim(local.MaxDim + 1)}},
-		{"projection kind", []local.ImageOption{local.WithImageDim(8), local.WithProjection(local.Projection(3))}},
-		{"projection matrix too large", []local.ImageOption{local.WithSide(512), local.WithColorMode(local.RGB), local.WithImageDim(256)}},
-		{"max pixels", []local.ImageOption{local.WithMaxPixels(0)}},
+		{"side 0", []local.ImageOption{local.WithSide(0)}, "embedding: invalid option: WithSide(0): want 1 to 512"},
+		{"side too large", []local.ImageOption{local.WithSide(local.MaxImageSide + 1)}, "WithSide(513): want 1 to 512"},
+		{"color mode", []local.ImageOption{local.WithColorMode(local.ColorMode(5))}, "WithColorMode(ColorMode(5)): want Gray or RGB"},
+		{"negative dim", []local.ImageOption{local.WithImageDim(-1)}, "WithImageDim(-1): want 0 to 16384"},
+		{"dim too large", []local.ImageOption{local.WithImageDim(local.MaxDim + 1)}, "WithImageDim(16385)"},
+		{"projection kind", []local.ImageOption{local.WithImageDim(8), local.WithProjection(local.Projection(3))}, "WithProjection(Projection(3)): want Gaussian or Sparse"},
+		{"projection matrix too large", []local.ImageOption{local.WithSide(512), local.WithColorMode(local.RGB), local.WithImageDim(256)},
+			"embedding: invalid option: WithImageDim(256): a projection of 256×786432 entries (side 512, rgb) exceeds 33554432"},
+		{"max pixels", []local.ImageOption{local.WithMaxPixels(0)}, "embedding: invalid option: WithMaxPixels(0): want at least 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e, err := local.NewImageEncoder(tt.opts...)
 			assert.ErrorIs(t, err, embedding.ErrInvalidOption)
+			assert.ErrorContains(t, err, tt.msg)
+			assert.Equal(t, 1, strings.Count(err.Error(), "embedding:"), "package named once: %v", err)
 			assert.Nil(t, e)
 		})
 	}
@@ -148,7 +153,7 @@ func TestImageEncoderGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v, err := newImageEncoder(t, tt.opts...).EncodeImage(img)
+			v, err := encodeImage(newImageEncoder(t, tt.opts...), img)
 			require.NoError(t, err)
 			got := v[tt.at : tt.at+4]
 			assert.InDeltaSlice(t, tt.want, got, 1e-5, "got %#v", got)
@@ -169,11 +174,49 @@ func TestImageEncoderFormats(t *testing.T) {
 		}
 		vs, err := e.Encode(context.Background(), in)
 		require.NoError(t, err)
-		direct, err := e.EncodeImage(pic)
+		direct, err := encodeImage(e, pic)
 		require.NoError(t, err)
 		assert.Equal(t, direct, vs[0], "PNG is lossless: same vector as the decoded image")
 		assert.Equal(t, direct, vs[2], "GIF with a gray palette is lossless too")
 		assert.Greater(t, cosine(vs[0], vs[1]), 0.99, "PNG vs JPEG")
+	}
+}
+
+// TestImageEncoderDecoded checks that an image passed as Input.Decoded and
+// the PNG bytes of the same image give the same vector, with every
+// configuration and pixel type.
+func TestImageEncoderDecoded(t *testing.T) {
+	t.Parallel()
+	rgba := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range rgba.Pix {
+		rgba.Pix[i] = uint8(i * 7)
+	}
+	for i := 3; i < len(rgba.Pix); i += 4 {
+		rgba.Pix[i] = 255 // opaque: PNG keeps the exact values
+	}
+	tests := []struct {
+		name string
+		opts []local.ImageOption
+		img  image.Image
+	}{
+		{"gray 28", nil, textured(2)},
+		{"gray resized", nil, shape("ring", 57)},
+		{"rgba resized", nil, rgba},
+		{"rgb", []local.ImageOption{local.WithColorMode(local.RGB)}, rgba},
+		{"projected", []local.ImageOption{local.WithImageDim(64)}, textured(3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newImageEncoder(t, tt.opts...)
+			in := []embedding.Input{
+				{ID: "bytes", Image: encodePNG(t, tt.img), MIMEType: "image/png"},
+				{ID: "decoded", Decoded: tt.img},
+			}
+			vs, err := e.Encode(context.Background(), in)
+			require.NoError(t, err)
+			assert.Equal(t, vs[0], vs[1])
+		})
 	}
 }
 
@@ -197,7 +240,7 @@ func TestImageEncoderShapes(t *testing.T) {
 			e := newImageEncoder(t, tt.opts...)
 			ref := make(map[string][]float32)
 			for _, k := range kinds {
-				v, err := e.EncodeImage(shape(k, 28))
+				v, err := encodeImage(e, shape(k, 28))
 				require.NoError(t, err)
 				ref[k] = v
 			}
@@ -222,7 +265,7 @@ func TestImageEncoderPixelTypes(t *testing.T) {
 	t.Parallel()
 	e := newImageEncoder(t)
 	gray := textured(1)
-	want, err := e.EncodeImage(gray)
+	want, err := encodeImage(e, gray)
 	require.NoError(t, err)
 
 	rgba := image.NewRGBA(gray.Rect)
@@ -241,7 +284,7 @@ func TestImageEncoderPixelTypes(t *testing.T) {
 	sub := big.SubImage(image.Rect(5, 7, 33, 35))
 
 	for name, img := range map[string]image.Image{"rgba": rgba, "nrgba": nrgba, "sub-image": sub} {
-		got, err := e.EncodeImage(img)
+		got, err := encodeImage(e, img)
 		require.NoError(t, err, name)
 		assert.Equal(t, want, got, name)
 	}
@@ -258,28 +301,28 @@ func TestImageEncoderColor(t *testing.T) {
 	}
 	rgb := newImageEncoder(t, local.WithColorMode(local.RGB), local.WithSide(4))
 	gray := newImageEncoder(t, local.WithSide(4))
-	red, err := rgb.EncodeImage(fill(color.RGBA{R: 255, A: 255}))
+	red, err := encodeImage(rgb, fill(color.RGBA{R: 255, A: 255}))
 	require.NoError(t, err)
-	blue, err := rgb.EncodeImage(fill(color.RGBA{B: 255, A: 255}))
+	blue, err := encodeImage(rgb, fill(color.RGBA{B: 255, A: 255}))
 	require.NoError(t, err)
 	assert.InDelta(t, 0, cosine(red, blue), 1e-6, "red and blue are orthogonal in RGB")
 
-	g1, err := gray.EncodeImage(fill(color.RGBA{R: 255, A: 255}))
+	g1, err := encodeImage(gray, fill(color.RGBA{R: 255, A: 255}))
 	require.NoError(t, err)
-	g2, err := gray.EncodeImage(fill(color.RGBA{B: 255, A: 255}))
+	g2, err := encodeImage(gray, fill(color.RGBA{B: 255, A: 255}))
 	require.NoError(t, err)
 	assert.InDelta(t, 1, cosine(g1, g2), 1e-6, "uniform images have the same gray direction")
 
 	// All black (and fully transparent) images still get a unit vector: the
 	// uniform direction.
 	for _, c := range []color.RGBA{{A: 255}, {}} {
-		v, err := gray.EncodeImage(fill(c))
+		v, err := encodeImage(gray, fill(c))
 		require.NoError(t, err)
 		assert.InDelta(t, 1, norm(v), 1e-6)
 		assert.InDelta(t, 1, cosine(v, g1), 1e-6)
 	}
 	proj := newImageEncoder(t, local.WithImageDim(8))
-	v, err := proj.EncodeImage(image.NewGray(image.Rect(0, 0, 28, 28)))
+	v, err := encodeImage(proj, image.NewGray(image.Rect(0, 0, 28, 28)))
 	require.NoError(t, err)
 	assert.InDelta(t, 1, norm(v), 1e-6)
 }
@@ -300,11 +343,12 @@ func TestImageEncoderBadInput(t *testing.T) {
 		in   embedding.Input
 		msg  string
 	}{
-		{"nothing", nil, embedding.Input{ID: "x1"}, "no image bytes and no URI"},
-		{"text only", nil, embedding.Input{ID: "x2", Text: "a cat"}, "no image bytes"},
+		{"nothing", nil, embedding.Input{ID: "x1"}, "no Decoded image, no Image bytes and no URI"},
+		{"text only", nil, embedding.Input{ID: "x2", Text: "a cat"}, "no Image bytes"},
 		{"garbage", nil, embedding.Input{ID: "x3", Image: []byte("definitely not an image")}, "decode image"},
 		{"lying header", nil, embedding.Input{ID: "x3b", Image: []byte("GIF89a but not really")}, "exceeds the limit"},
 		{"truncated", nil, embedding.Input{ID: "x4", Image: truncated}, "decode image"},
+		{"Image and Decoded", nil, embedding.Input{ID: "x4b", Image: png, Decoded: textured(0)}, "both Image bytes and a Decoded image"},
 		{"too large", []local.ImageOption{local.WithMaxPixels(28 * 28)}, embedding.Input{ID: "x5", Image: encodePNG(t, shape("disc", 29))}, "exceeds the limit"},
 		{"files off", nil, embedding.Input{ID: "x6", URI: "/tmp/a.png"}, "WithFileAccess"},
 		{"remote URI", []local.ImageOption{local.WithFileAccess()}, embedding.Input{ID: "x7", URI: "gs://bucket/a.png"}, `unsupported scheme "gs"`},
@@ -328,13 +372,18 @@ func TestImageEncoderBadInput(t *testing.T) {
 		})
 	}
 
-	t.Run("EncodeImage", func(t *testing.T) {
+	t.Run("Decoded", func(t *testing.T) {
 		t.Parallel()
 		e := newImageEncoder(t)
-		for _, img := range []image.Image{nil, image.NewGray(image.Rect(0, 0, 0, 5)), image.NewRGBA(image.Rectangle{})} {
-			v, err := e.EncodeImage(img)
-			assert.ErrorIs(t, err, embedding.ErrInvalidInput)
-			assert.Nil(t, v)
+		for name, img := range map[string]image.Image{
+			"nil *image.Gray": (*image.Gray)(nil),
+			"empty gray":      image.NewGray(image.Rect(0, 0, 0, 5)),
+			"empty rgba":      image.NewRGBA(image.Rectangle{}),
+		} {
+			v, err := encodeImage(e, img)
+			assert.ErrorIs(t, err, embedding.ErrInvalidInput, name)
+			assert.ErrorContains(t, err, `input "decoded"`, name)
+			assert.Nil(t, v, name)
 		}
 	})
 }

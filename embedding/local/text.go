@@ -49,8 +49,10 @@ const (
 // textStream separates the text projection's random stream from others.
 const textStream = 0x5348_4f41_4c54_5854 // "SHOALTXT"
 
-// TextOption configures [NewTextEncoder].
-type TextOption func(*textConfig)
+// TextOption configures [NewTextEncoder]. Each option checks its own value:
+// an unusable one makes NewTextEncoder return an error wrapping
+// [embedding.ErrInvalidOption] that names the option and the value.
+type TextOption func(*textConfig) error
 
 type textConfig struct {
 	dim        int
@@ -61,23 +63,42 @@ type textConfig struct {
 
 // WithTextDim sets the output dimension (default [DefaultTextDim], 256; from
 // [MinTextDim] to [MaxDim]).
-func WithTextDim(n int) TextOption { return func(c *textConfig) { c.dim = n } }
+func WithTextDim(n int) TextOption {
+	return func(c *textConfig) error {
+		if n < MinTextDim || n > MaxDim {
+			return invalidOption(fmt.Sprintf("WithTextDim(%d)", n), "want %d to %d", MinTextDim, MaxDim)
+		}
+		c.dim = n
+		return nil
+	}
+}
 
 // WithTextSeed seeds the projection (default [DefaultSeed]): encoders with
-// different seeds live in unrelated vector spaces.
-func WithTextSeed(seed uint64) TextOption { return func(c *textConfig) { c.seed = seed } }
+// different seeds live in unrelated vector spaces. Every seed is valid.
+func WithTextSeed(seed uint64) TextOption {
+	return func(c *textConfig) error { c.seed = seed; return nil }
+}
 
 // WithCharNGrams sets the lengths of the character n-grams taken inside each
 // word padded with "<" and ">" (default [DefaultCharNGramMin]–
 // [DefaultCharNGramMax], 3–5; 1 <= min <= max <= [MaxCharNGram]).
 // WithCharNGrams(0, 0) turns them off, leaving whole words only.
 func WithCharNGrams(min, max int) TextOption {
-	return func(c *textConfig) { c.minN, c.maxN = min, max }
+	return func(c *textConfig) error {
+		if (min != 0 || max != 0) && (min < 1 || max < min || max > MaxCharNGram) {
+			return invalidOption(fmt.Sprintf("WithCharNGrams(%d, %d)", min, max),
+				"want 1 <= min <= max <= %d, or 0, 0 for none", MaxCharNGram)
+		}
+		c.minN, c.maxN = min, max
+		return nil
+	}
 }
 
 // WithWordBigrams turns the features of adjacent word pairs on (the default)
 // or off.
-func WithWordBigrams(on bool) TextOption { return func(c *textConfig) { c.bigrams = on } }
+func WithWordBigrams(on bool) TextOption {
+	return func(c *textConfig) error { c.bigrams = on; return nil }
+}
 
 // TextEncoder is the embedded text encoder. Build it with [NewTextEncoder].
 // It is safe for concurrent use.
@@ -117,22 +138,17 @@ type textScratch struct {
 }
 
 // NewTextEncoder returns a text encoder configured by opts. It returns an
-// error wrapping [embedding.ErrInvalidOption] if an option is out of range.
+// error wrapping [embedding.ErrInvalidOption] that names the first option
+// with an unusable value. Nil options are skipped.
 func NewTextEncoder(opts ...TextOption) (*TextEncoder, error) {
 	c := textConfig{dim: DefaultTextDim, seed: DefaultSeed, minN: DefaultCharNGramMin, maxN: DefaultCharNGramMax, bigrams: true}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			continue
 		}
-	}
-	inv := func(format string, args ...any) error {
-		return fmt.Errorf("%w: local text encoder: "+format, append([]any{embedding.ErrInvalidOption}, args...)...)
-	}
-	switch {
-	case c.dim < MinTextDim || c.dim > MaxDim:
-		return nil, inv("dimension %d not in [%d, %d]", c.dim, MinTextDim, MaxDim)
-	case (c.minN != 0 || c.maxN != 0) && (c.minN < 1 || c.maxN < c.minN || c.maxN > MaxCharNGram):
-		return nil, inv("character n-grams %d–%d: want 1 <= min <= max <= %d, or 0, 0", c.minN, c.maxN, MaxCharNGram)
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	words, chars := "1", "none"
 	if c.bigrams {

@@ -71,21 +71,23 @@ func TestNewTextEncoderRejectsBadOptions(t *testing.T) {
 	tests := []struct {
 		name string
 		opt  local.TextOption
+		msg  string
 	}{
-		{"dim 0", local.WithTextDim(0)},
-		{"dim too small", local.WithTextDim(local.MinTextDim - 1)},
-		{"dim negative", local.WithTextDim(-3)},
-		{"dim too large", local.WithTextDim(local.MaxDim + 1)},
-		{"n-gram min 0", local.WithCharNGrams(0, 3)},
-		{"n-gram max < min", local.WithCharNGrams(4, 3)},
-		{"n-gram too long", local.WithCharNGrams(3, local.MaxCharNGram+1)},
-		{"n-gram negative", local.WithCharNGrams(-1, -1)},
+		{"dim 0", local.WithTextDim(0), "embedding: invalid option: WithTextDim(0): want 16 to 16384"},
+		{"dim too small", local.WithTextDim(local.MinTextDim - 1), "WithTextDim(15)"},
+		{"dim negative", local.WithTextDim(-3), "WithTextDim(-3)"},
+		{"dim too large", local.WithTextDim(local.MaxDim + 1), "WithTextDim(16385)"},
+		{"n-gram min 0", local.WithCharNGrams(0, 3), "embedding: invalid option: WithCharNGrams(0, 3): want 1 <= min <= max <= 8, or 0, 0 for none"},
+		{"n-gram max < min", local.WithCharNGrams(4, 3), "WithCharNGrams(4, 3)"},
+		{"n-gram too long", local.WithCharNGrams(3, local.MaxCharNGram+1), "WithCharNGrams(3, 9)"},
+		{"n-gram negative", local.WithCharNGrams(-1, -1), "WithCharNGrams(-1, -1)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e, err := local.NewTextEncoder(tt.opt)
 			assert.ErrorIs(t, err, embedding.ErrInvalidOption)
+			assert.ErrorContains(t, err, tt.msg)
 			assert.Nil(t, e)
 		})
 	}
