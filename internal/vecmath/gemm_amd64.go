@@ -1,6 +1,8 @@
 package vecmath
 
-// FastSgemm reports whether [Sgemm] uses the AVX2/FMA assembly kernel.
+// FastSgemm reports whether [Sgemm] uses the AVX2/FMA assembly kernel (see
+// Sgemm for why it is kept). A benchmark may set it to false to time the
+// portable paths: Sgemm in plain Go, and gonum in package finetune.
 var FastSgemm = hasAVX2FMA()
 
 // sgemmKernel6x16 computes c[6×16] = ap·b (accumulate == 0) or
