@@ -10,16 +10,13 @@ import (
 	"github.com/shoalhq/shoal/index/indextest"
 )
 
-// BenchmarkUpsertAllLatency measures index.UpsertAll through the Store and
-// the real client against the fake with 20 ms of latency per call (see
-// indextest.BenchmarkUpsertAll for the ratios it reports). At UpsertAll's
-// defaults the target, ≥ 0.95, holds for vs_sends and ratio_floor (what
-// UpsertAll loses against what the client and the transport allow); ratio,
-// against the bare 20 ms, stays below it wherever the client's own prepared
-// calls do (sends_ratio: 0.91–0.95 on a 2-vCPU VM, whose CPUs wake from idle
-// for each call). The first rows use the defaults (100 records × 4 calls);
-// the last two ask for more than two cores can encode (200,000 and 80,000
-// records a second) and show where the CPU, not the latency, is the limit.
+// BenchmarkUpsertAllLatency is the Store's upsert throughput benchmark:
+// index.UpsertAll through the Store and the real client against the fake,
+// which adds 20 ms of latency per call (see indextest.BenchmarkUpsertAll
+// for the ratios it reports; the target is ratio_floor ≥ 0.95). The first
+// rows use UpsertAll's defaults (100 records × 4 calls); the last two ask
+// for more than two cores can encode (200,000 and 80,000 records a second)
+// and show where the CPU, not the latency, is the limit.
 func BenchmarkUpsertAllLatency(b *testing.B) {
 	const latency = 20 * time.Millisecond
 	for _, tc := range []struct{ dim, batch, conc, n int }{
@@ -39,21 +36,5 @@ func BenchmarkUpsertAllLatency(b *testing.B) {
 			srv.SetFaults(pineconetest.Faults{Latency: latency})
 			indextest.BenchmarkUpsertAll(b, s, indextest.UpsertBench{Records: recs, BatchSize: tc.batch, Concurrency: tc.conc, Latency: latency})
 		})
-	}
-}
-
-// BenchmarkPrepareUpsert is the Store's own work for a batch of 100
-// records (checks and conversion to the client's vectors, metadata
-// pre-encoded), which index.UpsertAll does while earlier batches are in
-// flight; allocs/op is per batch.
-func BenchmarkPrepareUpsert(b *testing.B) {
-	srv := newFake(b)
-	s, _ := openStore(b, srv, 64, index.DotProduct)
-	recs := indextest.RandomRecords(1, 100, 64)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.PrepareUpsert(b.Context(), "ns", recs); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/shoalhq/shoal/index"
@@ -15,92 +16,74 @@ import (
 // maxExactInt is the largest integer a JSON/protobuf double holds exactly.
 const maxExactInt = 1 << 53
 
-// Field numbers of google.protobuf.Struct, its map entries, Value and
-// ListValue (struct.proto), which appendStruct writes.
+// Field numbers of the data plane's UpsertRequest and Vector messages
+// (db_data_2025-10.proto in go-pinecone v5, which the client registers;
+// TestWireSizeMatchesClient checks them against its descriptors).
 const (
-	structFields     protowire.Number = 1 // Struct.fields (map<string, Value>)
-	entryKey         protowire.Number = 1 // the map entry's key
-	entryValue       protowire.Number = 2 // the map entry's value
-	valueNumber      protowire.Number = 2 // Value.number_value (double)
-	valueString      protowire.Number = 3 // Value.string_value
-	valueBool        protowire.Number = 4 // Value.bool_value
-	valueList        protowire.Number = 6 // Value.list_value
-	listValuesNumber protowire.Number = 1 // ListValue.values
+	upsertVectorsField protowire.Number = 1 // UpsertRequest.vectors
+	upsertNSField      protowire.Number = 2 // UpsertRequest.namespace
+	vectorIDField      protowire.Number = 1 // Vector.id
+	vectorValuesField  protowire.Number = 2 // Vector.values (packed floats)
+	vectorMDField      protowire.Number = 3 // Vector.metadata (Struct)
 )
 
-// appendStruct appends md, normalised, to buf as the wire encoding of a
-// google.protobuf.Struct: what proto.Marshal writes for the Struct with
-// the same fields (map entries in md's order, which protobuf leaves free),
-// without building that Struct and its Values first. Numbers become
-// doubles, lists of strings ListValues of string Values. An int64 beyond
-// ±2^53 cannot be stored exactly (Pinecone keeps numbers as doubles) and
-// is rejected, naming the key; so is a type Normalize does not produce.
-func appendStruct(buf []byte, md index.Metadata) ([]byte, error) {
+// toStruct converts normalised metadata to the Struct the client sends:
+// numbers become doubles, lists of strings ListValues of strings. An int64
+// beyond ±2^53 cannot be stored exactly (Pinecone keeps numbers as
+// doubles) and is rejected, naming the key; so is a type Normalize does not
+// produce. Empty metadata gives nil.
+func toStruct(md index.Metadata) (*structpb.Struct, error) {
+	if len(md) == 0 {
+		return nil, nil
+	}
+	fields := make(map[string]*structpb.Value, len(md))
 	for k, v := range md {
-		// The Value's size first (it prefixes the entry), then the Value.
-		var n, list int
-		var num float64
 		switch x := v.(type) {
 		case string:
-			n = stringValueSize(x)
+			fields[k] = structpb.NewStringValue(x)
 		case bool:
-			n = protowire.SizeTag(valueBool) + 1
+			fields[k] = structpb.NewBoolValue(x)
 		case float64:
-			n, num = protowire.SizeTag(valueNumber)+protowire.SizeFixed64(), x
+			fields[k] = structpb.NewNumberValue(x)
 		case int64:
 			if x > maxExactInt || x < -maxExactInt {
-				return buf, fmt.Errorf("%w: key %q: integer %d is beyond ±2^53 and Pinecone stores numbers as doubles", index.ErrInvalidMetadata, k, x)
+				return nil, fmt.Errorf("%w: key %q: integer %d is beyond ±2^53 and Pinecone stores numbers as doubles", index.ErrInvalidMetadata, k, x)
 			}
-			n, num = protowire.SizeTag(valueNumber)+protowire.SizeFixed64(), float64(x)
+			fields[k] = structpb.NewNumberValue(float64(x))
 		case []string:
-			list = listSize(x)
-			n = protowire.SizeTag(valueList) + protowire.SizeBytes(list)
+			list := make([]*structpb.Value, len(x))
+			for i, e := range x {
+				list[i] = structpb.NewStringValue(e)
+			}
+			fields[k] = structpb.NewListValue(&structpb.ListValue{Values: list})
 		default:
-			return buf, fmt.Errorf("%w: key %q: unsupported type %T", index.ErrInvalidMetadata, k, v)
-		}
-		entry := protowire.SizeTag(entryKey) + protowire.SizeBytes(len(k)) + protowire.SizeTag(entryValue) + protowire.SizeBytes(n)
-		buf = protowire.AppendTag(buf, structFields, protowire.BytesType)
-		buf = protowire.AppendVarint(buf, uint64(entry))
-		buf = protowire.AppendTag(buf, entryKey, protowire.BytesType)
-		buf = protowire.AppendString(buf, k)
-		buf = protowire.AppendTag(buf, entryValue, protowire.BytesType)
-		buf = protowire.AppendVarint(buf, uint64(n))
-		switch x := v.(type) {
-		case string:
-			buf = protowire.AppendTag(buf, valueString, protowire.BytesType)
-			buf = protowire.AppendString(buf, x)
-		case bool:
-			buf = protowire.AppendTag(buf, valueBool, protowire.VarintType)
-			buf = protowire.AppendVarint(buf, protowire.EncodeBool(x))
-		case float64, int64:
-			buf = protowire.AppendTag(buf, valueNumber, protowire.Fixed64Type)
-			buf = protowire.AppendFixed64(buf, math.Float64bits(num))
-		case []string:
-			buf = protowire.AppendTag(buf, valueList, protowire.BytesType)
-			buf = protowire.AppendVarint(buf, uint64(list))
-			for _, e := range x {
-				buf = protowire.AppendTag(buf, listValuesNumber, protowire.BytesType)
-				buf = protowire.AppendVarint(buf, uint64(stringValueSize(e)))
-				buf = protowire.AppendTag(buf, valueString, protowire.BytesType)
-				buf = protowire.AppendString(buf, e)
-			}
+			return nil, fmt.Errorf("%w: key %q: unsupported type %T", index.ErrInvalidMetadata, k, v)
 		}
 	}
-	return buf, nil
+	return &structpb.Struct{Fields: fields}, nil
 }
 
-// listSize is the size of a ListValue holding ss as string Values.
-func listSize(ss []string) int {
-	n := 0
-	for _, e := range ss {
-		n += protowire.SizeTag(listValuesNumber) + protowire.SizeBytes(stringValueSize(e))
+// vectorEntrySize is what one vector adds to an UpsertRequest on the wire:
+// the Vector message (id, dim packed floats, metadata) with its field tag
+// and length prefix. md's size is proto.Size's.
+func vectorEntrySize(id string, dim int, md *structpb.Struct) int {
+	n := protowire.SizeTag(vectorIDField) + protowire.SizeBytes(len(id))
+	if dim > 0 {
+		n += protowire.SizeTag(vectorValuesField) + protowire.SizeBytes(4*dim)
 	}
-	return n
+	if md != nil {
+		n += protowire.SizeTag(vectorMDField) + protowire.SizeBytes(proto.Size(md))
+	}
+	return protowire.SizeTag(upsertVectorsField) + protowire.SizeBytes(n)
 }
 
-// stringValueSize is the size of a string Value holding s.
-func stringValueSize(s string) int {
-	return protowire.SizeTag(valueString) + protowire.SizeBytes(len(s))
+// upsertFraming is the part of an UpsertRequest that is not its vectors:
+// the namespace field (absent when empty).
+func upsertFraming(namespace string) int {
+	if namespace == "" {
+		return 0
+	}
+	return protowire.SizeTag(upsertNSField) + protowire.SizeBytes(len(namespace))
 }
 
 // fromPineconeMetadata converts a Struct back: numbers come back as

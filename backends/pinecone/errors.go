@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 )
 
 // Error is the error the Store returns for a failed Pinecone call. It wraps
@@ -80,14 +81,14 @@ func parseRetryAfter(s string) time.Duration {
 }
 
 // mapError turns a client error into an *Error wrapping a sentinel, marked
-// retryable (index.Temporary) for 429, 5xx, Unavailable, ResourceExhausted
+// retryable (driver.Temporary) for 429, 5xx, Unavailable, ResourceExhausted
 // and the deadline of one attempt. Context cancellation is returned as the
 // context's error. secret is removed from every message.
 func mapError(ctx context.Context, op, secret string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if cerr := index.ContextError(ctx); cerr != nil {
+	if cerr := driver.ContextError(ctx); cerr != nil {
 		return fmt.Errorf("pinecone: %s: %w", op, cerr)
 	}
 	e := &Error{Op: op, orig: err}
@@ -115,7 +116,7 @@ func mapError(ctx context.Context, op, secret string, err error) error {
 	e.Message = redact(e.Message, secret)
 	switch e.kind {
 	case index.ErrUnavailable, index.ErrResourceExhausted:
-		return index.Temporary(e, e.RetryAfter)
+		return driver.Temporary(e, e.RetryAfter)
 	}
 	return e
 }

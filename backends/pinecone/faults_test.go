@@ -14,6 +14,7 @@ import (
 
 	"github.com/shoalhq/shoal/backends/pinecone"
 	"github.com/shoalhq/shoal/backends/pinecone/pineconetest"
+	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/index"
 )
 
@@ -41,7 +42,7 @@ func TestFaultsLoseAndDuplicateNothing(t *testing.T) {
 
 	want := recs(n, dim, func(i int) index.Metadata { return index.Metadata{"i": int64(i)} })
 	written, err := index.UpsertAll(t.Context(), s, "faults", index.Records(want),
-		index.WithBatchSize(500), index.WithConcurrency(8), index.WithRetry(10, time.Millisecond, 5*time.Millisecond))
+		embedding.WithBatchSize(500), embedding.WithConcurrency(8), embedding.WithRetry(10, time.Millisecond, 5*time.Millisecond))
 	require.NoError(t, err)
 	assert.Equal(t, n, written)
 
@@ -152,7 +153,7 @@ func TestCancelMidUpsert(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	_, err = index.UpsertAll(ctx, s, "c", index.Records(recs(20_000, 4, nil)), index.WithBatchSize(100), index.WithConcurrency(4))
+	_, err = index.UpsertAll(ctx, s, "c", index.Records(recs(20_000, 4, nil)), embedding.WithBatchSize(100), embedding.WithConcurrency(4))
 	require.Error(t, err)
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(start), 5*time.Second, "returns promptly")

@@ -71,22 +71,23 @@ func TestTranslateFilterErrors(t *testing.T) {
 	}
 }
 
-// toStruct encodes md as the Store sends it (appendStruct) and decodes it
-// with the generated decoder, as the server does.
-func toStruct(md index.Metadata) (*structpb.Struct, error) {
-	b, err := appendStruct(nil, md)
+// onWire is md as the server decodes it: converted as the Store sends it
+// (toStruct), marshalled and unmarshalled with the generated code.
+func onWire(md index.Metadata) (*structpb.Struct, error) {
+	st, err := toStruct(md)
+	if err != nil || st == nil {
+		return &structpb.Struct{}, err
+	}
+	b, err := proto.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
-	st := &structpb.Struct{}
-	if err := proto.Unmarshal(b, st); err != nil {
-		return nil, err
-	}
-	return st, nil
+	out := &structpb.Struct{}
+	return out, proto.Unmarshal(b, out)
 }
 
 // referenceStruct is md as structpb builds it (numbers as doubles, lists as
-// lists of strings): what appendStruct's encoding must decode to.
+// lists of strings): what toStruct's conversion must decode to.
 func referenceStruct(t testing.TB, md index.Metadata) *structpb.Struct {
 	m := make(map[string]any, len(md))
 	for k, v := range md {
@@ -110,7 +111,7 @@ func referenceStruct(t testing.TB, md index.Metadata) *structpb.Struct {
 
 // wire turns metadata into what Pinecone stores (numbers as float64).
 func wire(t testing.TB, md index.Metadata) index.Metadata {
-	s, err := toStruct(md)
+	s, err := onWire(md)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func FuzzTranslateFilter(f *testing.F) {
 			if nerr != nil {
 				continue
 			}
-			if _, err := toStruct(norm); err != nil {
+			if _, err := onWire(norm); err != nil {
 				continue
 			}
 			got, err := pineconetest.MatchFilter(pf, wire(t, norm))
@@ -224,13 +225,13 @@ func FuzzMetadataRoundTrip(f *testing.F) {
 		if err != nil {
 			return
 		}
-		st, err := toStruct(md)
+		st, err := onWire(md)
 		if i > maxExactInt || i < -maxExactInt {
 			require.ErrorIs(t, err, index.ErrInvalidMetadata)
 			return
 		}
 		require.NoError(t, err)
-		require.True(t, proto.Equal(referenceStruct(t, md), st), "appendStruct(%v) decodes to %v", md, st)
+		require.True(t, proto.Equal(referenceStruct(t, md), st), "toStruct(%v) decodes to %v", md, st)
 		// Through the wire encoding and back.
 		b2, err := protojson.Marshal(st)
 		require.NoError(t, err)
@@ -246,36 +247,4 @@ func FuzzMetadataRoundTrip(f *testing.F) {
 			}
 		}
 	})
-}
-
-// appendStruct writes what proto.Marshal writes for the same Struct, for
-// every type and edge (empty strings and lists, false, zero, negative
-// numbers, ±2^53), and refuses what Pinecone cannot store.
-func TestAppendStruct(t *testing.T) {
-	t.Parallel()
-	for _, md := range append(sampleMetadata,
-		index.Metadata{"s": "", "b": false, "f": 0.0, "i": int64(0), "l": []string{}, "e": []string{""}},
-		index.Metadata{"neg": -2.5e300, "max": int64(maxExactInt), "min": int64(-maxExactInt), "ü": "✓ \x00"},
-		index.Metadata{"long": string(make([]byte, 300)), "many": make([]string, 200)},
-	) {
-		st, err := toStruct(md)
-		require.NoError(t, err, "%v", md)
-		assert.True(t, proto.Equal(referenceStruct(t, md), st), "appendStruct(%v) decodes to %v", md, st)
-		for k, v := range md { // one field: the encoding is unique, byte for byte
-			one := index.Metadata{k: v}
-			want, err := proto.Marshal(referenceStruct(t, one))
-			require.NoError(t, err)
-			got, err := appendStruct(nil, one)
-			require.NoError(t, err)
-			assert.Equal(t, want, got, "%v", one)
-		}
-	}
-	for key, v := range map[string]any{"big": int64(maxExactInt + 1), "small": int64(-maxExactInt - 1), "odd": []int{1}} {
-		_, err := appendStruct(nil, index.Metadata{key: v})
-		require.ErrorIs(t, err, index.ErrInvalidMetadata)
-		assert.Contains(t, err.Error(), key)
-	}
-	b, err := appendStruct([]byte("prefix"), index.Metadata{"a": "b"})
-	require.NoError(t, err)
-	assert.Equal(t, "prefix", string(b[:6]), "appends to buf")
 }

@@ -184,3 +184,31 @@ func TestFakeEnforcesLimits(t *testing.T) {
 	_, err = conn.UpsertVectors(t.Context(), vs)
 	assert.ErrorContains(t, err, "exceeds the limit of 2097152 bytes")
 }
+
+// Issue 20, point 5: requests are sized from their exact wire bytes. Lists
+// of short strings take about 25 % more room as a protobuf Struct than as
+// JSON, so 60 records each holding 10,000 one-letter strings (40 KB of
+// JSON, 50 KB on the wire) made a 2.6 MB request when sized from JSON.
+func TestUpsertSizedFromWireBytes(t *testing.T) {
+	clearEnv(t)
+	srv := newFake(t)
+	rec := &recorder{}
+	srv.SetObserver(rec.observe)
+	s, name := openStore(t, srv, 8, index.Cosine)
+	list := make([]string, 10_000)
+	for i := range list {
+		list[i] = string(rune('a' + i%26))
+	}
+	want := recs(60, 8, func(int) index.Metadata { return index.Metadata{"tags": list} })
+	require.NoError(t, s.Upsert(t.Context(), "big", want))
+	calls := rec.of("Upsert")
+	require.Greater(t, len(calls), 1, "split")
+	for _, c := range calls {
+		assert.LessOrEqual(t, len(c.Request), pinecone.MaxUpsertBytes)
+		t.Logf("upsert of %d vectors: %d bytes on the wire (limit %d)", len(c.IDs), len(c.Request), pinecone.MaxUpsertBytes)
+	}
+	got, err := srv.Contents(t.Context(), name, "big")
+	require.NoError(t, err)
+	require.Len(t, got, 60)
+	assert.Equal(t, list, got[59].Metadata["tags"])
+}

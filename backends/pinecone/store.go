@@ -12,16 +12,19 @@ import (
 
 	pc "github.com/pinecone-io/go-pinecone/v5/pinecone"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 )
 
-// Pinecone's request limits, which the Store honours by splitting requests.
+// Pinecone's operation limits, which the Store honours by splitting
+// requests (https://docs.pinecone.io/reference/api/database-limits/operation-limits;
+// metadata: https://docs.pinecone.io/guides/data/understanding-metadata).
 const (
 	// MaxUpsertVectors is the most vectors one upsert request carries.
 	MaxUpsertVectors = 1000
-	// MaxUpsertBytes is the largest upsert request.
+	// MaxUpsertBytes is the largest upsert request, measured as the
+	// UpsertRequest message on the wire.
 	MaxUpsertBytes = 2 << 20
 	// MaxMetadataBytes is the largest metadata of one vector, as JSON.
 	MaxMetadataBytes = 40 << 10
@@ -29,15 +32,14 @@ const (
 	MaxIDsPerRequest = 1000
 	// MaxTopK is the largest top_k of a query.
 	MaxTopK = 10000
+	// MaxQueryResponseBytes is the largest query result Pinecone returns
+	// ("Max result size 4MB"); see [Store.Query] for how the Store stays
+	// below it.
+	MaxQueryResponseBytes = 4 << 20
 	// listPageSize is the page size of the List calls behind Scan.
 	listPageSize = 100
-	// maxResponseBytes caps a data-plane response.
-	maxResponseBytes = 160 << 20
-)
-
-var (
-	_ index.VectorStore    = (*Store)(nil)
-	_ index.UpsertPreparer = (*Store)(nil)
+	// maxRecvBytes caps a data-plane response the client accepts.
+	maxRecvBytes = 160 << 20
 )
 
 // Store is an index.VectorStore on one Pinecone index. Shoal namespaces are
@@ -222,7 +224,7 @@ func Open(ctx context.Context, apiKey, name string, opts ...Option) (*Store, err
 		grpc.WithChainUnaryInterceptor(trailerInterceptor),
 		// A fetch of 1000 vectors of 20,000 dimensions with 40 KB of
 		// metadata each is about 120 MB; gRPC's default cap is 4 MB.
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxResponseBytes)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvBytes)),
 	}, cfg.dialOpts...)
 	conn, err := client.Index(pc.NewIndexConnParams{Host: s.host}, dial...)
 	if err != nil {
@@ -332,118 +334,93 @@ func (s *Store) ns(namespace string) (*pc.IndexConnection, error) {
 }
 
 // Upsert writes recs, splitting them into requests of at most
-// MaxUpsertVectors vectors and MaxUpsertBytes bytes. Every record is
-// checked before anything is sent: a bad ID, vector or metadata (over
-// MaxMetadataBytes as JSON, or an integer beyond ±2^53) fails the whole call
-// with an *index.ItemError naming the record. Requests are sent in order;
-// when one fails, earlier ones stay written (upserts are idempotent, so
-// retrying the call is safe).
+// MaxUpsertVectors vectors and MaxUpsertBytes bytes, each record counted at
+// its exact size on the wire (its Vector message as the client encodes
+// it). Every record is checked before anything is sent: a bad ID, vector or
+// metadata (over MaxMetadataBytes as JSON, or an integer beyond ±2^53)
+// fails the whole call with an *index.ItemError naming the record. Requests
+// are sent in order; when one fails, earlier ones stay written (upserts are
+// idempotent, so retrying the call is safe).
 func (s *Store) Upsert(ctx context.Context, namespace string, recs []index.Record) error {
-	send, err := s.PrepareUpsert(ctx, namespace, recs)
+	conn, err := s.ns(namespace)
 	if err != nil {
 		return err
 	}
-	return send(ctx)
-}
-
-// PrepareUpsert implements index.UpsertPreparer: it checks recs and
-// converts them to the client's vectors as Upsert does, and returns the
-// function that sends them (Upsert is the two in a row). index.UpsertAll
-// uses it to convert the next batches while earlier ones are in flight.
-// The vectors refer to recs' slices until send is done with them.
-func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []index.Record) (send func(context.Context) error, err error) {
-	if _, err := s.ns(namespace); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
-	}
-	// Check everything first (nothing is sent if one record is bad), then
-	// convert straight from the caller's records, without copying them.
-	mds, err := index.CheckRecords(recs, s.dim)
+	// Check everything first: nothing is sent if one record is bad.
+	mds, err := driver.CheckUpsert(ctx, namespace, recs, s.dim)
 	if err != nil {
-		return nil, fmt.Errorf("pinecone: upsert: %w", err)
+		return fmt.Errorf("pinecone: upsert: %w", err)
 	}
-	// Metadata goes pre-encoded: each record's Struct carries its fields
-	// as the wire bytes of their encoding (all in one buffer), which
-	// proto.Marshal copies as they are (a message's unknown fields are
-	// kept verbatim), so a send does not walk and encode the maps again.
-	// (This relies on the client sending UpsertRequest as protobuf, over
-	// gRPC; were it to send JSON, the fields would be lost, and the
-	// conformance suite, whose fake reads the wire, would fail.)
+	framing := upsertFraming(namespace)
 	vecs := make([]*pc.Vector, len(recs))
-	slab := make([]pc.Vector, len(recs))
-	structs := make([]structpb.Struct, len(recs))
 	sizes := make([]int, len(recs))
-	ends := make([]int, len(recs))
-	var buf []byte
 	for i, md := range mds {
 		r := &recs[i]
-		mdSize := md.Size()
-		if mdSize > MaxMetadataBytes/8 {
-			mdSize = metadataJSONSize(md)
-			if mdSize > MaxMetadataBytes {
-				return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: %d bytes as JSON, more than Pinecone's %d per vector", index.ErrInvalidMetadata, mdSize, MaxMetadataBytes)}
-			}
+		if err := s.checkRecord(r, md); err != nil {
+			return fmt.Errorf("pinecone: upsert: %w", &index.ItemError{Index: i, ID: r.ID, Err: err})
 		}
-		if s.metric == index.Cosine && allZero(r.Vector) {
-			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine (Pinecone rejects it)", index.ErrInvalidVector)}
-		}
-		if buf, err = appendStruct(buf, md); err != nil {
-			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
-		}
-		ends[i] = len(buf)
-		sizes[i] = len(r.ID) + 5*len(r.Vector) + mdSize + 32
-		if sizes[i] > MaxUpsertBytes-1024 {
-			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds Pinecone's %d-byte request limit", index.ErrInvalidArgument, sizes[i], MaxUpsertBytes)}
-		}
-	}
-	from := 0
-	for i := range recs {
-		slab[i] = pc.Vector{Id: recs[i].ID, Values: &recs[i].Vector}
-		if ends[i] > from {
-			structs[i].ProtoReflect().SetUnknown(buf[from:ends[i]:ends[i]])
-			slab[i].Metadata = &structs[i]
-		}
-		vecs[i] = &slab[i]
-		from = ends[i]
-	}
-	return func(ctx context.Context) error {
-		conn, err := s.ns(namespace)
+		st, err := toStruct(md)
 		if err != nil {
-			return err
+			return fmt.Errorf("pinecone: upsert: %w", &index.ItemError{Index: i, ID: r.ID, Err: err})
 		}
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
+		vecs[i] = &pc.Vector{Id: r.ID, Values: &r.Vector, Metadata: st}
+		sizes[i] = vectorEntrySize(r.ID, len(r.Vector), st)
+		if framing+sizes[i] > MaxUpsertBytes {
+			return fmt.Errorf("pinecone: upsert: %w", &index.ItemError{Index: i, ID: r.ID,
+				Err: fmt.Errorf("%w: record of %d bytes on the wire exceeds Pinecone's %d-byte request limit", index.ErrInvalidArgument, sizes[i], MaxUpsertBytes)})
 		}
-		for start := 0; start < len(vecs); {
-			end, bytes := start, 64
-			for end < len(vecs) && end-start < MaxUpsertVectors && bytes+sizes[end] <= MaxUpsertBytes-1024 {
-				bytes += sizes[end]
-				end++
-			}
-			if _, err := conn.UpsertVectors(ctx, vecs[start:end]); err != nil {
-				return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", start, end-1, vecs[start].Id, vecs[end-1].Id), s.secret, err)
-			}
-			start = end
+	}
+	for start := 0; start < len(vecs); {
+		end, bytes := start, framing
+		for end < len(vecs) && end-start < MaxUpsertVectors && bytes+sizes[end] <= MaxUpsertBytes {
+			bytes += sizes[end]
+			end++
 		}
-		return nil
-	}, nil
+		if _, err := conn.UpsertVectors(ctx, vecs[start:end]); err != nil {
+			return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", start, end-1, vecs[start].Id, vecs[end-1].Id), s.secret, err)
+		}
+		start = end
+	}
+	return nil
 }
 
-// Query returns the TopK (≤ MaxTopK) nearest records, with their metadata
-// and, when asked, their vectors. Scores follow Shoal's convention: cosine
-// similarity, dot product, or the negated squared Euclidean distance
-// (Pinecone reports the squared distance; the Store negates it).
+// checkRecord applies Pinecone's own rules to a record that passed Shoal's
+// checks: metadata at most MaxMetadataBytes as JSON, and no all-zero
+// vector in a cosine index.
+func (s *Store) checkRecord(r *index.Record, md index.Metadata) error {
+	// A string's JSON is at most six bytes per byte (\u00XX): below an
+	// eighth of the limit by Size, the exact JSON size need not be computed.
+	if md.Size() > MaxMetadataBytes/8 {
+		if n := metadataJSONSize(md); n > MaxMetadataBytes {
+			return fmt.Errorf("%w: %d bytes as JSON, more than Pinecone's %d per vector", index.ErrInvalidMetadata, n, MaxMetadataBytes)
+		}
+	}
+	if s.metric == index.Cosine && allZero(r.Vector) {
+		return fmt.Errorf("%w: all elements are zero, which has no cosine (Pinecone rejects it)", index.ErrInvalidVector)
+	}
+	return nil
+}
+
+// Query returns the TopK (≤ MaxTopK) nearest records, best first, with
+// their metadata and, when asked, their vectors, in the order Pinecone
+// ranks them. Scores follow Shoal's convention: cosine similarity, dot
+// product, or the negated squared Euclidean distance (Pinecone reports the
+// squared distance; the Store negates it).
+//
+// Pinecone fails a query whose result exceeds MaxQueryResponseBytes. When
+// TopK matches at Pinecone's largest record (a 512-byte ID, 40 KB of
+// metadata and, when asked, the vector) could exceed it — TopK above about
+// 30 — the Store asks for IDs and scores only and then fetches the
+// matches' metadata and vectors, at most MaxIDsPerRequest IDs per request.
+// A match deleted between the two steps is left out. The ID-only answer
+// still counts: with IDs averaging over about 400 bytes, a TopK of 10,000
+// can exceed the limit on its own, and Pinecone then refuses the query.
 func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error) {
 	conn, err := s.ns(q.Namespace)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
-	}
-	if err := index.ValidateQuery(q, s.dim); err != nil {
+	if err := driver.CheckQuery(ctx, q, s.dim); err != nil {
 		return nil, fmt.Errorf("pinecone: query: %w", err)
 	}
 	if q.TopK > MaxTopK {
@@ -453,8 +430,10 @@ func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error)
 	if err != nil {
 		return nil, fmt.Errorf("pinecone: query: %w", err)
 	}
+	whole := q.TopK <= s.wholeMatches(q.IncludeVectors)
 	res, err := conn.QueryByVectorValues(ctx, &pc.QueryByVectorValuesRequest{
-		Vector: q.Vector, TopK: uint32(q.TopK), MetadataFilter: filter, IncludeValues: q.IncludeVectors, IncludeMetadata: true,
+		Vector: q.Vector, TopK: uint32(q.TopK), MetadataFilter: filter,
+		IncludeValues: whole && q.IncludeVectors, IncludeMetadata: whole,
 	})
 	if err != nil {
 		return nil, mapError(ctx, "query", s.secret, err)
@@ -474,6 +453,62 @@ func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error)
 		}
 		out = append(out, match)
 	}
+	if whole {
+		return out, nil
+	}
+	return s.fillMatches(ctx, q.Namespace, out, q.IncludeVectors)
+}
+
+// Bounds of one query match on the wire (a ScoredVector in
+// QueryResponse.matches), from Pinecone's limits: metadata of at most
+// MaxMetadataBytes as JSON takes at most 16 wire bytes per 5 JSON bytes (a
+// one-letter key holding a number, `"a":1`, is a 16-byte map entry), so
+// 3.2 × 40 KB = 128 KB; an ID of at most index.MaxIDLength bytes; the rest
+// (tags, lengths, the score) under 32 bytes.
+const (
+	maxMatchMetadataBytes = MaxMetadataBytes * 16 / 5
+	matchOverheadBytes    = 32
+)
+
+// wholeMatches is the largest TopK whose matches, metadata (and vectors
+// when withVectors) included, stay within MaxQueryResponseBytes whatever
+// the index holds.
+func (s *Store) wholeMatches(withVectors bool) int {
+	per := matchOverheadBytes + index.MaxIDLength + maxMatchMetadataBytes
+	if withVectors {
+		per += 4*s.dim + 8
+	}
+	return MaxQueryResponseBytes / per
+}
+
+// fillMatches fetches the metadata (and the vectors, when withVectors) of
+// matches, keeping their order; matches whose record no longer exists are
+// dropped.
+func (s *Store) fillMatches(ctx context.Context, namespace string, matches []index.Match, withVectors bool) ([]index.Match, error) {
+	ids := make([]string, len(matches))
+	for i, m := range matches {
+		ids[i] = m.ID
+	}
+	recs, err := s.Fetch(ctx, namespace, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]index.Record, len(recs))
+	for _, r := range recs {
+		byID[r.ID] = r
+	}
+	out := matches[:0]
+	for _, m := range matches {
+		r, ok := byID[m.ID]
+		if !ok {
+			continue
+		}
+		m.Metadata = r.Metadata
+		if withVectors {
+			m.Vector = r.Vector
+		}
+		out = append(out, m)
+	}
 	return out, nil
 }
 
@@ -486,20 +521,20 @@ func (s *Store) score(x float32) float32 {
 
 // Fetch returns the records with the given IDs that exist, in the order of
 // ids (each once), asking for at most MaxIDsPerRequest per request. IDs
-// that are not valid (index.ValidateID) cannot exist and are skipped.
+// that are not valid (driver.ValidateID) cannot exist and are skipped.
 // Numbers in metadata come back as float64.
 func (s *Store) Fetch(ctx context.Context, namespace string, ids []string) ([]index.Record, error) {
 	conn, err := s.ns(namespace)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
+	if err := driver.CheckCall(ctx, namespace); err != nil {
+		return nil, fmt.Errorf("pinecone: fetch: %w", err)
 	}
 	// An invalid ID cannot name a stored record: it is skipped, not sent.
 	valid := make([]string, 0, len(ids))
 	for _, id := range ids {
-		if index.ValidateID(id) == nil {
+		if driver.ValidateID(id) == nil {
 			valid = append(valid, id)
 		}
 	}
@@ -551,11 +586,11 @@ func (s *Store) Delete(ctx context.Context, namespace string, ids []string) erro
 	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
+	if err := driver.CheckCall(ctx, namespace); err != nil {
+		return fmt.Errorf("pinecone: delete: %w", err)
 	}
 	for i, id := range ids {
-		if err := index.ValidateID(id); err != nil {
+		if err := driver.ValidateID(id); err != nil {
 			return &index.ItemError{Index: i, ID: id, Err: err}
 		}
 	}
@@ -577,6 +612,10 @@ func (s *Store) Scan(ctx context.Context, namespace string, f index.Filter) iter
 		conn, err := s.ns(namespace)
 		if err != nil {
 			yield(index.Record{}, err)
+			return
+		}
+		if err := driver.CheckCall(ctx, namespace); err != nil {
+			yield(index.Record{}, fmt.Errorf("pinecone: scan: %w", err))
 			return
 		}
 		if err := f.Validate(); err != nil {
@@ -669,8 +708,8 @@ func (s *Store) stats(ctx context.Context) (*pc.DescribeIndexStatsResponse, erro
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, context.Cause(ctx)
+	if err := driver.CheckCall(ctx, ""); err != nil {
+		return nil, fmt.Errorf("pinecone: describe index stats: %w", err)
 	}
 	st, err := conn.DescribeIndexStats(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package pineconetest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	_ "github.com/pinecone-io/go-pinecone/v5/pinecone" // registers the data-plane descriptors
 	"google.golang.org/grpc"
@@ -33,13 +35,32 @@ import (
 	"github.com/shoalhq/shoal/index/memory"
 )
 
-// Pinecone's request limits, enforced by the fake.
+// Pinecone's limits, enforced by the fake. Sources:
+// operation limits, https://docs.pinecone.io/reference/api/database-limits/operation-limits
+// (upsert: 1,000 records up to 2 MB; query: top_k ≤ 10,000, result ≤ 4 MB;
+// fetch and delete: 1,000 IDs); metadata,
+// https://docs.pinecone.io/guides/data/understanding-metadata (40 KB per
+// vector); identifiers,
+// https://docs.pinecone.io/reference/api/database-limits/identifier-limits
+// (record IDs: 512 characters, UTF-8 except \0, not empty); list,
+// https://docs.pinecone.io/guides/manage-data/list-record-ids (limit ≤ 100).
 const (
+	// MaxUpsertVectors is the most vectors in one upsert request.
 	MaxUpsertVectors = 1000
-	MaxUpsertBytes   = 2 << 20
+	// MaxUpsertBytes is the largest UpsertRequest message, in wire bytes.
+	MaxUpsertBytes = 2 << 20
+	// MaxMetadataBytes is the largest metadata of one vector, as JSON.
 	MaxMetadataBytes = 40 << 10
-	MaxTopK          = 10000
+	// MaxTopK is the largest top_k of a query.
+	MaxTopK = 10000
+	// MaxQueryResponseBytes is the largest QueryResponse message, in wire
+	// bytes ("Max result size 4MB").
+	MaxQueryResponseBytes = 4 << 20
+	// MaxIDsPerRequest is the most IDs in one fetch or delete request.
 	MaxIDsPerRequest = 1000
+	// MaxIDLength is the longest record ID, in characters.
+	MaxIDLength = 512
+	// MaxListLimit is the largest page of a list request.
 	MaxListLimit     = 100
 	defaultListLimit = 100
 	maxRecvMsgBytes  = 8 << 20
@@ -51,6 +72,11 @@ type Call struct {
 	N      int    // the 1-based number of this call among all data-plane calls
 	// IDs are the vector IDs of an Upsert, Fetch or Delete request.
 	IDs []string
+	// Request is the request message exactly as it arrived: its protobuf
+	// wire bytes (decode them with the client's registered descriptors,
+	// e.g. protoregistry.GlobalTypes.FindMessageByName("QueryRequest")).
+	// The fake does not reuse them; fn may keep them.
+	Request []byte
 }
 
 // Faults configures injected failures. The zero value injects nothing.
@@ -76,7 +102,7 @@ type Faults struct {
 
 // Server is the fake. Create it with [New]; it is safe for concurrent use.
 type Server struct {
-	apiKey   string
+	apiKey   string // immutable after New
 	http     *httptest.Server
 	grpc     *grpc.Server
 	upsert   upsertSchema
@@ -97,22 +123,54 @@ type fakeIndex struct {
 	host   string
 }
 
-// Option configures a [Server].
-type Option func(*Server)
+type config struct {
+	apiKey string
+	faults Faults
+}
 
-// WithAPIKey sets the key the fake accepts (default "test-key").
-func WithAPIKey(k string) Option { return func(s *Server) { s.apiKey = k } }
+// Option configures [New].
+type Option func(*config) error
 
-// WithFaults sets the initial fault injection (default none).
-func WithFaults(f Faults) Option { return func(s *Server) { s.faults = f } }
+// WithAPIKey sets the key the fake accepts (default "test-key"); it must
+// not be empty.
+func WithAPIKey(k string) Option {
+	return func(c *config) error {
+		if k == "" {
+			return errors.New("WithAPIKey: empty key")
+		}
+		c.apiKey = k
+		return nil
+	}
+}
+
+// WithFaults sets the initial fault injection (default none); rates must
+// lie in [0, 1] and durations must not be negative.
+func WithFaults(f Faults) Option {
+	return func(c *config) error {
+		if f.UnavailableRate < 0 || f.RateLimitRate < 0 || f.UnavailableRate+f.RateLimitRate > 1 {
+			return fmt.Errorf("WithFaults: rates %v and %v must lie in [0, 1] together", f.UnavailableRate, f.RateLimitRate)
+		}
+		if f.Latency < 0 || f.RetryAfter < 0 || f.FailAfter < 0 {
+			return errors.New("WithFaults: Latency, RetryAfter and FailAfter must not be negative")
+		}
+		c.faults = f
+		return nil
+	}
+}
 
 // New starts a fake on 127.0.0.1 and registers its shutdown with cleanup when
 // cleanup is non-nil (pass t.Cleanup).
 func New(cleanup func(func()), opts ...Option) (*Server, error) {
-	s := &Server{apiKey: "test-key", indexes: map[string]*fakeIndex{}}
+	cfg := config{apiKey: "test-key"}
 	for _, o := range opts {
-		o(s)
+		if o == nil {
+			continue
+		}
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("pineconetest: %w", err)
+		}
 	}
+	s := &Server{apiKey: cfg.apiKey, faults: cfg.faults, indexes: map[string]*fakeIndex{}}
 	d, err := protoregistry.GlobalFiles.FindDescriptorByName("VectorService")
 	if err != nil {
 		return nil, fmt.Errorf("pineconetest: VectorService descriptor: %w", err)
@@ -369,45 +427,55 @@ func (s *Server) serviceDesc(sd protoreflect.ServiceDescriptor) *grpc.ServiceDes
 	return desc
 }
 
-// call decodes, serves and encodes one data-plane call.
+// call decodes, serves and encodes one data-plane call. Every request is
+// read as wire bytes first, so that its size can be checked and observed.
 func (s *Server) call(ctx context.Context, m protoreflect.MethodDescriptor, dec func(any) error) (any, error) {
+	var raw rawMessage
+	if err := dec(&raw); err != nil {
+		return nil, err
+	}
 	if m.Name() == "Upsert" {
-		var raw rawMessage
-		if err := dec(&raw); err != nil {
-			return nil, err
-		}
 		ns, vs, err := s.upsert.parseUpsert(raw.b)
 		if err != nil {
 			return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
 		}
-		if _, err := s.serve(ctx, "Upsert", wireRequest{Namespace: ns, upserts: vs, wireBytes: len(raw.b)}); err != nil {
+		if _, err := s.serve(ctx, "Upsert", wireRequest{Namespace: ns, upserts: vs, raw: raw.b}); err != nil {
 			return nil, err
 		}
 		return s.upsert.upsertReply(len(vs)), nil
 	}
 	in := newMessage(m.Input())
-	if err := dec(in); err != nil {
-		return nil, err
+	if err := proto.Unmarshal(raw.b, in); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
 	}
 	var req wireRequest
-	raw, err := protojson.Marshal(in)
+	b, err := protojson.Marshal(in)
 	if err != nil {
 		return nil, status.Errorf(codes.Internal, "decode: %v", err)
 	}
-	if err := json.Unmarshal(raw, &req); err != nil {
+	if err := json.Unmarshal(b, &req); err != nil {
 		return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
 	}
+	req.raw = raw.b
 	out, err := s.serve(ctx, string(m.Name()), req)
 	if err != nil {
 		return nil, err
 	}
 	reply := dynamicpb.NewMessage(m.Output())
-	b, err := json.Marshal(out)
-	if err != nil {
+	if b, err = json.Marshal(out); err != nil {
 		return nil, status.Errorf(codes.Internal, "encode reply: %v", err)
 	}
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(b, reply); err != nil {
 		return nil, status.Errorf(codes.Internal, "encode reply: %v", err)
+	}
+	// Pinecone fails a query whose result exceeds 4 MB (operation limits,
+	// above). Its exact status and message are not in its documentation
+	// or public issues; the fake answers InvalidArgument, as for its other
+	// request limits, in the documentation's words.
+	if m.Name() == "Query" {
+		if n := proto.Size(reply); n > MaxQueryResponseBytes {
+			return nil, status.Errorf(codes.InvalidArgument, "query result size %d bytes exceeds the 4MB result size limit (%d bytes); choose a lower top_k, or set include_metadata or include_values to false", n, MaxQueryResponseBytes)
+		}
 	}
 	return reply, nil
 }
@@ -433,8 +501,8 @@ type wireRequest struct {
 	Limit           *int           `json:"limit"`
 	PaginationToken *string        `json:"paginationToken"`
 
-	upserts   []upsertVector // Upsert, read from the wire
-	wireBytes int            // Upsert: the request's size
+	upserts []upsertVector // Upsert, read from the wire
+	raw     []byte         // the request's wire bytes
 }
 
 // waitLatency waits until Faults.Latency has passed since arrived, or ctx
@@ -477,7 +545,7 @@ func (s *Server) serve(ctx context.Context, method string, req wireRequest) (any
 	f, obs := s.faults, s.observer
 	s.mu.Unlock()
 	if obs != nil {
-		c := Call{Method: method, N: n, IDs: req.IDs}
+		c := Call{Method: method, N: n, IDs: req.IDs, Request: req.raw}
 		for _, v := range req.upserts {
 			c.IDs = append(c.IDs, v.ID)
 		}
@@ -501,7 +569,7 @@ func (s *Server) serve(ctx context.Context, method string, req wireRequest) (any
 	ns := storeNS(req.Namespace)
 	switch method {
 	case "Upsert":
-		return fi.upsert(ctx, ns, req.upserts, req.wireBytes)
+		return fi.upsert(ctx, ns, req.upserts, len(req.raw))
 	case "Fetch":
 		return fi.fetch(ctx, ns, req.IDs)
 	case "Delete":
@@ -541,6 +609,18 @@ func (fi *fakeIndex) upsert(ctx context.Context, ns string, vs []upsertVector, w
 	}
 	recs := make([]index.Record, len(vs))
 	for i, v := range vs {
+		if err := checkID(v.ID); err != nil {
+			return nil, err
+		}
+		for k := range v.Metadata {
+			// The filter language reads a "$" name as an operator
+			// (https://docs.pinecone.io/guides/search/filter-by-metadata), and
+			// Pinecone's metadata format says keys "must not start with a $"
+			// (https://docs.pinecone.io/guides/assistant/file-metadata).
+			if strings.HasPrefix(k, "$") {
+				return nil, status.Errorf(codes.InvalidArgument, "Metadata key %q must not start with '$' (id %s)", k, v.ID)
+			}
+		}
 		if len(v.Values) != fi.dim {
 			return nil, status.Errorf(codes.InvalidArgument, "Vector dimension %d does not match the dimension of the index %d", len(v.Values), fi.dim)
 		}
@@ -561,6 +641,20 @@ func (fi *fakeIndex) upsert(ctx context.Context, ns string, vs []upsertVector, w
 		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	return map[string]any{"upsertedCount": len(recs)}, nil
+}
+
+// checkID applies Pinecone's identifier limits to a record ID (see the
+// limits above).
+func checkID(id string) error {
+	switch {
+	case id == "":
+		return status.Error(codes.InvalidArgument, "Vector ID must not be empty")
+	case !utf8.ValidString(id) || strings.ContainsRune(id, 0):
+		return status.Errorf(codes.InvalidArgument, "Vector ID %q must be UTF-8 without \\0", id)
+	case utf8.RuneCountInString(id) > MaxIDLength:
+		return status.Errorf(codes.InvalidArgument, "Vector ID of %d characters exceeds the limit of %d", utf8.RuneCountInString(id), MaxIDLength)
+	}
+	return nil
 }
 
 func (fi *fakeIndex) fetch(ctx context.Context, ns string, ids []string) (any, error) {
