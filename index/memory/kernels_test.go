@@ -10,8 +10,8 @@ import (
 )
 
 // TestRowKernels checks the row kernels the search uses (in
-// internal/vecmath/memory.go) against the plain ones, for dimensions around
-// their unrolling width.
+// internal/vecmath/dot.go and distance.go) against the plain ones, for
+// dimensions around their unrolling width.
 func TestRowKernels(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
