@@ -151,7 +151,7 @@ func (t *LocalTrainer) baseVectors(ctx context.Context, examples []Example, labe
 				if ctx.Err() != nil {
 					return nil, 0, ctx.Err()
 				}
-				return nil, 0, fmt.Errorf("finetune: base embedding of example %q: %w", e.Input.ID, err)
+				return nil, 0, err // EncodeAll's error names the input
 			}
 			k := todo[j]
 			row := v.row(missing[k])

@@ -10,7 +10,9 @@
 // The pieces:
 //
 //   - [Example] is a labeled item: an [embedding.Input], or a precomputed
-//     base embedding, with its label.
+//     base embedding, with its label. [Labeled] makes examples of inputs
+//     whose metadata holds a label, such as those the loaders of package
+//     embedding/dataset return.
 //   - [Trainer] learns a [Model] (an Encoder that reports how it was
 //     trained). [LocalTrainer], built by [NewTrainer], trains on this
 //     machine's CPUs: an optional principal-component projection of the
@@ -62,12 +64,14 @@
 // [ErrInvalidExamples] reports an unusable training or evaluation set (no
 // examples, a single label, an empty label, a precomputed vector of the
 // wrong dimension or with NaN/Inf values), wrapped with the example's ID
-// (or position) and the reason. [ErrInvalidOption] reports a bad option.
+// (or position) and the reason. [ErrInvalidOption] reports a bad option,
+// naming it and its value (for example "WithEpochs(0)").
 // [ErrBaseMismatch] reports a model file loaded over another base encoder
 // than the one it was trained on, or vectors of the wrong dimension given to
 // a model. [ErrCorruptModel] reports a truncated, damaged or unsupported
 // model file. [ErrDiverged] reports a training run whose loss became NaN.
-// Errors of the base encoder (for example [embedding.ErrInvalidInput] for an
-// undecodable image) come wrapped with the example's ID. A cancelled
+// Errors of the base encoder and of [embedding.EncodeAll] (for example
+// [embedding.ErrInvalidInput] for an undecodable image) pass through as
+// they are: they already name the input. A cancelled
 // context ends Train and Evaluate with the context's error.
 package finetune

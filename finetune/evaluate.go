@@ -10,50 +10,69 @@ import (
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
-// EvalOption configures [Evaluate] and [EvaluateVectors].
-type EvalOption func(*evalOptions)
+// EvalOption configures [Evaluate] and [EvaluateVectors]. Each option
+// checks its own value: an unusable one makes the call return an error
+// wrapping [ErrInvalidOption] that names the option and the value.
+type EvalOption func(*evalConfig) error
 
-type evalOptions struct {
+type evalConfig struct {
 	k, knn     int
 	encodeOpts []embedding.Option
-	err        error
+	encodeSet  bool // WithEvalEncodeOptions was passed
 }
 
-// EvalK sets the k of Metrics.PrecisionAtK (default 10).
-func EvalK(k int) EvalOption {
-	return func(o *evalOptions) {
-		if k < 1 && o.err == nil {
-			o.err = fmt.Errorf("%w: precision k %d < 1", ErrInvalidOption, k)
+// WithPrecisionAtK sets the k of Metrics.PrecisionAtK (default
+// [DefaultEvalK], 10; at least 1).
+func WithPrecisionAtK(k int) EvalOption {
+	return func(o *evalConfig) error {
+		if k < 1 {
+			return invalidOption(fmt.Sprintf("WithPrecisionAtK(%d)", k), "want at least 1")
 		}
 		o.k = k
+		return nil
 	}
 }
 
-// EvalKNN sets the number of neighbours that vote in Metrics.KNNAccuracy
-// (default 10).
-func EvalKNN(k int) EvalOption {
-	return func(o *evalOptions) {
-		if k < 1 && o.err == nil {
-			o.err = fmt.Errorf("%w: kNN k %d < 1", ErrInvalidOption, k)
+// WithKNN sets the number of neighbours that vote in Metrics.KNNAccuracy
+// (default [DefaultEvalKNN], 10; at least 1).
+func WithKNN(k int) EvalOption {
+	return func(o *evalConfig) error {
+		if k < 1 {
+			return invalidOption(fmt.Sprintf("WithKNN(%d)", k), "want at least 1")
 		}
 		o.knn = k
+		return nil
 	}
 }
 
-// EvalEncodeOptions passes options to the [embedding.EncodeAll] run that
-// embeds the examples in [Evaluate].
-func EvalEncodeOptions(opts ...embedding.Option) EvalOption {
-	return func(o *evalOptions) { o.encodeOpts = append(o.encodeOpts, opts...) }
+// WithEvalEncodeOptions passes options to the [embedding.EncodeAll] run
+// that embeds the examples in [Evaluate] (default: none, EncodeAll's
+// defaults). They are passed on unchanged and checked by EncodeAll. They do
+// not apply to [EvaluateVectors], which encodes nothing: passing them there
+// is an error.
+func WithEvalEncodeOptions(opts ...embedding.Option) EvalOption {
+	return func(o *evalConfig) error {
+		o.encodeOpts, o.encodeSet = append(o.encodeOpts, opts...), true
+		return nil
+	}
 }
 
-func evalConfig(opts []EvalOption) (evalOptions, error) {
-	o := evalOptions{k: DefaultEvalK, knn: DefaultEvalKNN}
+// applyEvalOptions returns the configuration opts make for call
+// ("Evaluate" or "EvaluateVectors").
+func applyEvalOptions(call string, opts []EvalOption) (evalConfig, error) {
+	o := evalConfig{k: DefaultEvalK, knn: DefaultEvalKNN}
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return o, err
 		}
 	}
-	return o, o.err
+	if call == "EvaluateVectors" && o.encodeSet {
+		return o, invalidOption("WithEvalEncodeOptions", "does not apply to EvaluateVectors, which encodes nothing")
+	}
+	return o, nil
 }
 
 // projector is implemented by encoders that can map precomputed base
@@ -77,7 +96,7 @@ type projector interface {
 // cancelled. The queries run in parallel on all cores; 10,000 items of 64
 // dimensions take well under a second.
 func Evaluate(ctx context.Context, enc embedding.Encoder, examples []Example, opts ...EvalOption) (Metrics, error) {
-	o, err := evalConfig(opts)
+	o, err := applyEvalOptions("Evaluate", opts)
 	if err != nil {
 		return Metrics{}, err
 	}
@@ -118,7 +137,7 @@ func Evaluate(ctx context.Context, enc embedding.Encoder, examples []Example, op
 	if len(precomputed) > 0 {
 		out, err := proj.Project(precomputed)
 		if err != nil {
-			return Metrics{}, fmt.Errorf("%w: precomputed vectors: %w", ErrInvalidExamples, err)
+			return Metrics{}, err // wraps ErrBaseMismatch or ErrInvalidExamples
 		}
 		for j, v := range out {
 			vecs[precomputedAt[j]] = v
@@ -131,13 +150,13 @@ func Evaluate(ctx context.Context, enc embedding.Encoder, examples []Example, op
 				if ctx.Err() != nil {
 					return Metrics{}, ctx.Err()
 				}
-				return Metrics{}, fmt.Errorf("finetune: evaluate: example %q: %w", e.Input.ID, err)
+				return Metrics{}, err // EncodeAll's error names the input
 			}
 			vecs[at[j]] = e.Vector
 			j++
 		}
 	}
-	return EvaluateVectors(ctx, vecs, labels, opts...)
+	return evaluateVectors(ctx, vecs, labels, o)
 }
 
 // EvaluateVectors is [Evaluate] over precomputed embeddings: vecs[i] has
@@ -145,10 +164,15 @@ func Evaluate(ctx context.Context, enc embedding.Encoder, examples []Example, op
 // all must have the same dimension and finite values, or the error wraps
 // [ErrInvalidExamples].
 func EvaluateVectors(ctx context.Context, vecs [][]float32, labels []string, opts ...EvalOption) (Metrics, error) {
-	o, err := evalConfig(opts)
+	o, err := applyEvalOptions("EvaluateVectors", opts)
 	if err != nil {
 		return Metrics{}, err
 	}
+	return evaluateVectors(ctx, vecs, labels, o)
+}
+
+// evaluateVectors is EvaluateVectors with its options applied.
+func evaluateVectors(ctx context.Context, vecs [][]float32, labels []string, o evalConfig) (Metrics, error) {
 	if len(vecs) != len(labels) {
 		return Metrics{}, fmt.Errorf("%w: %d vectors for %d labels", ErrInvalidExamples, len(vecs), len(labels))
 	}

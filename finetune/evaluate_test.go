@@ -66,7 +66,7 @@ func TestEvaluateVectorsHandComputed(t *testing.T) {
 	for _, c := range cases {
 		t.Run(strconv.Itoa(c.k)+"/"+strconv.Itoa(c.knn), func(t *testing.T) {
 			t.Parallel()
-			m, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.EvalK(c.k), finetune.EvalKNN(c.knn))
+			m, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.WithPrecisionAtK(c.k), finetune.WithKNN(c.knn))
 			require.NoError(t, err)
 			assert.Equal(t, 5, m.Queries)
 			assert.Equal(t, 1, m.Skipped)
@@ -84,7 +84,7 @@ func TestEvaluateVectorsPerfectAndTies(t *testing.T) {
 	// Two tight, far-apart classes: every metric is 1.
 	vecs := [][]float32{{1, 0.01}, {1, 0.02}, {1, 0}, {0.01, 1}, {0, 1}}
 	labels := []string{"x", "x", "x", "y", "y"}
-	m, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.EvalK(1), finetune.EvalKNN(1))
+	m, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.WithPrecisionAtK(1), finetune.WithKNN(1))
 	require.NoError(t, err)
 	assert.Equal(t, finetune.Metrics{Queries: 5, K: 1, PrecisionAtK: 1, MAPAtR: 1, KNN: 1, KNNAccuracy: 1}, m)
 
@@ -92,7 +92,7 @@ func TestEvaluateVectorsPerfectAndTies(t *testing.T) {
 	// (label a) the ranking is 1b 2a: AP@R = 0. For query 2 it is 0a 1b:
 	// AP@R = 1. Query 1 (b) has no other b.
 	same := [][]float32{{1, 1}, {1, 1}, {1, 1}}
-	m, err = finetune.EvaluateVectors(context.Background(), same, []string{"a", "b", "a"}, finetune.EvalK(1), finetune.EvalKNN(1))
+	m, err = finetune.EvaluateVectors(context.Background(), same, []string{"a", "b", "a"}, finetune.WithPrecisionAtK(1), finetune.WithKNN(1))
 	require.NoError(t, err)
 	assert.Equal(t, 2, m.Queries)
 	assert.InDelta(t, 0.5, m.MAPAtR, 1e-12)
@@ -116,8 +116,9 @@ func TestEvaluateVectorsInvalid(t *testing.T) {
 		{"NaN", [][]float32{{1, 0}, {nan, 0}}, []string{"a", "a"}, nil, finetune.ErrInvalidExamples},
 		{"empty label", [][]float32{{1, 0}, {0, 1}}, []string{"a", ""}, nil, finetune.ErrInvalidExamples},
 		{"no pairs", [][]float32{{1, 0}, {0, 1}}, []string{"a", "b"}, nil, finetune.ErrInvalidExamples},
-		{"k", [][]float32{{1, 0}, {0, 1}}, []string{"a", "a"}, []finetune.EvalOption{finetune.EvalK(0)}, finetune.ErrInvalidOption},
-		{"kNN", [][]float32{{1, 0}, {0, 1}}, []string{"a", "a"}, []finetune.EvalOption{finetune.EvalKNN(-1)}, finetune.ErrInvalidOption},
+		{"k", [][]float32{{1, 0}, {0, 1}}, []string{"a", "a"}, []finetune.EvalOption{finetune.WithPrecisionAtK(0)}, finetune.ErrInvalidOption},
+		{"kNN", [][]float32{{1, 0}, {0, 1}}, []string{"a", "a"}, []finetune.EvalOption{finetune.WithKNN(-1)}, finetune.ErrInvalidOption},
+		{"encode options", [][]float32{{1, 0}, {0, 1}}, []string{"a", "a"}, []finetune.EvalOption{finetune.WithEvalEncodeOptions()}, finetune.ErrInvalidOption},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -125,6 +126,24 @@ func TestEvaluateVectorsInvalid(t *testing.T) {
 			_, err := finetune.EvaluateVectors(context.Background(), c.vecs, c.labels, c.opts...)
 			assert.ErrorIs(t, err, c.want)
 		})
+	}
+}
+
+func TestEvalOptionsNameThemselves(t *testing.T) {
+	t.Parallel()
+	vecs, labels := [][]float32{{1, 0}, {0, 1}}, []string{"a", "a"}
+	cases := []struct {
+		opt finetune.EvalOption
+		msg string
+	}{
+		{finetune.WithPrecisionAtK(0), "finetune: invalid option: WithPrecisionAtK(0): want at least 1"},
+		{finetune.WithKNN(-1), "finetune: invalid option: WithKNN(-1): want at least 1"},
+		{finetune.WithEvalEncodeOptions(), "finetune: invalid option: WithEvalEncodeOptions: does not apply to EvaluateVectors"},
+	}
+	for _, c := range cases {
+		_, err := finetune.EvaluateVectors(context.Background(), vecs, labels, c.opt)
+		assert.ErrorIs(t, err, finetune.ErrInvalidOption)
+		assert.ErrorContains(t, err, c.msg)
 	}
 }
 
@@ -146,7 +165,7 @@ func TestEvaluateVectorsMatchesBruteForce(t *testing.T) {
 		v[l] += 1.5
 		vecs[i], labels[i] = v, strconv.Itoa(l)
 	}
-	got, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.EvalK(5), finetune.EvalKNN(7))
+	got, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.WithPrecisionAtK(5), finetune.WithKNN(7))
 	require.NoError(t, err)
 	want := bruteForce(vecs, labels, 5, 7)
 	assert.Equal(t, want.Queries, got.Queries)
@@ -266,6 +285,17 @@ func TestEvaluateEncoder(t *testing.T) {
 	assert.ErrorContains(t, err, `"x"`)
 	_, err = finetune.Evaluate(context.Background(), nil, test)
 	assert.ErrorIs(t, err, finetune.ErrInvalidOption)
+
+	// Encode options pass through to EncodeAll unchanged, and are checked there.
+	var done int
+	withOpts, err := finetune.Evaluate(context.Background(), enc, test, finetune.WithEvalEncodeOptions(
+		embedding.WithBatchSize(3), embedding.WithProgress(func(p embedding.Progress) { done = p.Done })))
+	require.NoError(t, err)
+	assert.Equal(t, base, withOpts)
+	assert.Equal(t, len(test), done)
+	_, err = finetune.Evaluate(context.Background(), enc, test, finetune.WithEvalEncodeOptions(embedding.WithBatchSize(0)))
+	assert.ErrorIs(t, err, embedding.ErrInvalidOption)
+	assert.NotContains(t, err.Error(), "finetune:", "the package is named once: %v", err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = finetune.Evaluate(ctx, enc, test)

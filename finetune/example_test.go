@@ -91,7 +91,7 @@ func ExampleEvaluateVectors() {
 		{0.8, 0.6}, // a "b" that looks like an "a"
 	}
 	labels := []string{"a", "a", "a", "b", "b", "b"}
-	m, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.EvalK(2), finetune.EvalKNN(3))
+	m, err := finetune.EvaluateVectors(context.Background(), vecs, labels, finetune.WithPrecisionAtK(2), finetune.WithKNN(3))
 	if err != nil {
 		log.Fatal(err)
 	}

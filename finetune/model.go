@@ -78,7 +78,7 @@ func (m *LocalModel) Encode(ctx context.Context, in []embedding.Input) ([][]floa
 		return nil, err
 	}
 	if err := embedding.CheckOutput(m.baseInfo, in, vecs); err != nil {
-		return nil, fmt.Errorf("finetune: base encoder %q: %w", m.baseInfo.Model, err)
+		return nil, fmt.Errorf("base encoder %q: %w", m.baseInfo.Model, err)
 	}
 	return m.project(ctx, vecs)
 }

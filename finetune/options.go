@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/shoalhq/shoal/embedding"
 )
@@ -186,63 +187,75 @@ const (
 	MaxLayers = 8
 )
 
-// Option configures [NewTrainer].
-type Option func(*trainerOptions)
+// Option configures [NewTrainer]. Each option checks its own value: an
+// unusable one makes NewTrainer return an error wrapping [ErrInvalidOption]
+// that names the option and the value.
+type Option func(*trainerConfig) error
 
-type trainerOptions struct {
+type trainerConfig struct {
 	cfg        Config
 	progress   func(EpochStats)
 	cacheDir   string
 	encodeOpts []embedding.Option
 	logger     *slog.Logger
-	err        error
 }
 
-func (o *trainerOptions) fail(format string, args ...any) {
-	if o.err == nil {
-		o.err = fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
-	}
+// invalidOption returns an error wrapping [ErrInvalidOption] that names the
+// option call (for example "WithEpochs(0)") and the reason.
+func invalidOption(call, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: "+format, append([]any{ErrInvalidOption, call}, args...)...)
 }
 
 // WithHidden sets the widths of the adapter's hidden layers (default
 // [DefaultHidden], one layer of 512). No widths make the adapter a linear
-// map (an affine one: every layer has a bias).
+// map (an affine one: every layer has a bias). At most [MaxLayers] layers,
+// each from 1 to [MaxWidth] wide.
 func WithHidden(widths ...int) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
+		call := fmt.Sprintf("WithHidden(%s)", joinInts(widths))
 		if len(widths) > MaxLayers {
-			o.fail("%d hidden layers > %d", len(widths), MaxLayers)
+			return invalidOption(call, "%d layers, want at most %d", len(widths), MaxLayers)
 		}
 		for _, w := range widths {
 			if w < 1 || w > MaxWidth {
-				o.fail("hidden width %d not in [1, %d]", w, MaxWidth)
+				return invalidOption(call, "width %d, want 1 to %d", w, MaxWidth)
 			}
 		}
 		o.cfg.Hidden = slices.Clone(widths)
 		if o.cfg.Hidden == nil {
 			o.cfg.Hidden = []int{}
 		}
+		return nil
 	}
 }
 
+// joinInts formats ns as "1, 2, 3".
+func joinInts(ns []int) string {
+	s := fmt.Sprint(ns)
+	return strings.ReplaceAll(s[1:len(s)-1], " ", ", ")
+}
+
 // WithOutputDim sets the dimension of the fine-tuned embeddings (default
-// [DefaultOutputDim], 64).
+// [DefaultOutputDim], 64; from 1 to [MaxWidth]).
 func WithOutputDim(n int) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if n < 1 || n > MaxWidth {
-			o.fail("output dimension %d not in [1, %d]", n, MaxWidth)
+			return invalidOption(fmt.Sprintf("WithOutputDim(%d)", n), "want 1 to %d", MaxWidth)
 		}
 		o.cfg.OutputDim = n
+		return nil
 	}
 }
 
 // WithActivation sets the nonlinearity after each hidden layer (default
-// [ReLU]).
+// [ReLU]; [ReLU] or [GELU]).
 func WithActivation(a Activation) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if a != ReLU && a != GELU {
-			o.fail("unknown activation %d", int(a))
+			return invalidOption(fmt.Sprintf("WithActivation(%v)", a), "want ReLU or GELU")
 		}
 		o.cfg.Activation = a
+		return nil
 	}
 }
 
@@ -251,21 +264,24 @@ func WithActivation(a Activation) Option {
 // on few examples per label. It has no effect on a linear adapter. p must
 // be in [0, 0.9].
 func WithDropout(p float64) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if !(p >= 0 && p <= 0.9) {
-			o.fail("dropout %v not in [0, 0.9]", p)
+			return invalidOption(fmt.Sprintf("WithDropout(%v)", p), "want 0 to 0.9")
 		}
 		o.cfg.Dropout = p
+		return nil
 	}
 }
 
-// WithLoss sets the training objective (default [SupCon]).
+// WithLoss sets the training objective (default [SupCon]; [SupCon],
+// [Triplet] or [Proxy]).
 func WithLoss(l Loss) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if l < SupCon || l > Proxy {
-			o.fail("unknown loss %d", int(l))
+			return invalidOption(fmt.Sprintf("WithLoss(%v)", l), "want SupCon, Triplet or Proxy")
 		}
 		o.cfg.Loss = l
+		return nil
 	}
 }
 
@@ -273,108 +289,122 @@ func WithLoss(l Loss) Option {
 // (default [DefaultTemperature], 0.1; lower makes tighter classes and a
 // harder optimisation). It must be in (0, 10].
 func WithTemperature(t float64) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if !(t > 0 && t <= 10) {
-			o.fail("temperature %v not in (0, 10]", t)
+			return invalidOption(fmt.Sprintf("WithTemperature(%v)", t), "want more than 0, at most 10")
 		}
 		o.cfg.Temperature = t
+		return nil
 	}
 }
 
 // WithMargin sets the margin of the Triplet loss (default [DefaultMargin],
-// 0.2), in squared Euclidean distance between unit vectors (0 to 4).
+// 0.2), in squared Euclidean distance between unit vectors. It must be in
+// (0, 4].
 func WithMargin(m float64) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if !(m > 0 && m <= 4) {
-			o.fail("margin %v not in (0, 4]", m)
+			return invalidOption(fmt.Sprintf("WithMargin(%v)", m), "want more than 0, at most 4")
 		}
 		o.cfg.Margin = m
+		return nil
 	}
 }
 
 // WithBatch shapes the class-balanced batches: each holds up to
-// classesPerBatch labels (P, default 16) with up to perClass examples of
-// each (K, default 8). An epoch has as many batches as it takes to draw
-// about as many examples as the training set holds. K must be at least 2,
-// so that every anchor has a positive.
+// classesPerBatch labels (P, default [DefaultClassesPerBatch], 16) with up
+// to perClass examples of each (K, default [DefaultPerClass], 8). An epoch
+// has as many batches as it takes to draw about as many examples as the
+// training set holds. P and K must be at least 2 (so that every anchor has
+// a positive), and P·K at most 65,536.
 func WithBatch(classesPerBatch, perClass int) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if classesPerBatch < 2 || perClass < 2 || classesPerBatch*perClass > 1<<16 {
-			o.fail("batch of %d classes × %d examples (want P ≥ 2, K ≥ 2, P·K ≤ 65536)", classesPerBatch, perClass)
+			return invalidOption(fmt.Sprintf("WithBatch(%d, %d)", classesPerBatch, perClass), "want P ≥ 2, K ≥ 2, P·K ≤ 65536")
 		}
 		o.cfg.ClassesPerBatch, o.cfg.PerClass = classesPerBatch, perClass
+		return nil
 	}
 }
 
-// WithEpochs sets the most epochs to run (default [DefaultEpochs], 30).
-// The learning rate decays along a cosine over them.
+// WithEpochs sets the most epochs to run (default [DefaultEpochs], 30; from
+// 1 to 100,000). The learning rate decays along a cosine over them.
 func WithEpochs(n int) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if n < 1 || n > 100_000 {
-			o.fail("epochs %d not in [1, 100000]", n)
+			return invalidOption(fmt.Sprintf("WithEpochs(%d)", n), "want 1 to 100000")
 		}
 		o.cfg.Epochs = n
+		return nil
 	}
 }
 
 // WithPatience stops training after n epochs without a better validation
 // mAP@R (default [DefaultPatience], 5); the model keeps the weights of the
-// best epoch. 0 disables early stopping (the best epoch is still kept).
+// best epoch. 0 disables early stopping (the best epoch is still kept); n
+// must not be negative.
 func WithPatience(n int) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if n < 0 {
-			o.fail("patience %d < 0", n)
+			return invalidOption(fmt.Sprintf("WithPatience(%d)", n), "want 0 or more")
 		}
 		o.cfg.Patience = n
+		return nil
 	}
 }
 
 // WithLearningRate sets Adam's peak learning rate (default
-// [DefaultLearningRate], 2e-3).
+// [DefaultLearningRate], 2e-3; in (0, 1]).
 func WithLearningRate(lr float64) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if !(lr > 0 && lr <= 1) {
-			o.fail("learning rate %v not in (0, 1]", lr)
+			return invalidOption(fmt.Sprintf("WithLearningRate(%v)", lr), "want more than 0, at most 1")
 		}
 		o.cfg.LearningRate = lr
+		return nil
 	}
 }
 
 // WithWeightDecay sets the decoupled weight decay of AdamW on the layer
-// weights (default [DefaultWeightDecay], 1e-4; biases are not decayed).
+// weights (default [DefaultWeightDecay], 1e-4; in [0, 1]; biases are not
+// decayed).
 func WithWeightDecay(wd float64) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if !(wd >= 0 && wd <= 1) {
-			o.fail("weight decay %v not in [0, 1]", wd)
+			return invalidOption(fmt.Sprintf("WithWeightDecay(%v)", wd), "want 0 to 1")
 		}
 		o.cfg.WeightDecay = wd
+		return nil
 	}
 }
 
 // WithWeightAveraging validates and keeps an exponential moving average of
 // the weights (Polyak averaging) with the given decay per step, instead of
-// the weights themselves (default 0: off). An average over the last
-// hundreds of steps (0.99 to 0.999) generalises a little better than the
-// last weights, at the cost of one more pass over the weights per step.
+// the weights themselves (default 0: off; in [0, 1)). An average over the
+// last hundreds of steps (0.99 to 0.999) generalises a little better than
+// the last weights, at the cost of one more pass over the weights per step.
 func WithWeightAveraging(decay float64) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if !(decay >= 0 && decay < 1) {
-			o.fail("weight averaging decay %v not in [0, 1)", decay)
+			return invalidOption(fmt.Sprintf("WithWeightAveraging(%v)", decay), "want at least 0, less than 1")
 		}
 		o.cfg.WeightAveraging = decay
+		return nil
 	}
 }
 
 // WithValidationFraction sets the share of each label's training examples
 // held out for validation when Train gets no validation set (default
-// [DefaultValidationFraction], 0.1). 0 trains on everything, for the full
-// number of epochs, with no early stopping and no before/after metrics.
+// [DefaultValidationFraction], 0.1; in [0, 1)). 0 trains on everything, for
+// the full number of epochs, with no early stopping and no before/after
+// metrics.
 func WithValidationFraction(f float64) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if !(f >= 0 && f < 1) {
-			o.fail("validation fraction %v not in [0, 1)", f)
+			return invalidOption(fmt.Sprintf("WithValidationFraction(%v)", f), "want at least 0, less than 1")
 		}
 		o.cfg.ValidationFraction = f
+		return nil
 	}
 }
 
@@ -387,39 +417,49 @@ func WithValidationFraction(f float64) Option {
 //
 // On high-dimensional base embeddings (a 784-pixel image, a large model's
 // 1,024 dimensions) it makes each epoch several times faster at little or
-// no cost in quality. n must not exceed the base dimension.
+// no cost in quality. n must not exceed the base dimension (nor
+// [MaxWidth]).
 func WithInputPCA(n int, whiten bool) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if n < 0 || n > MaxWidth {
-			o.fail("input PCA dimension %d not in [0, %d]", n, MaxWidth)
+			return invalidOption(fmt.Sprintf("WithInputPCA(%d, %t)", n, whiten), "want 0 to %d components", MaxWidth)
 		}
 		o.cfg.InputPCA, o.cfg.Whiten = n, whiten && n > 0
+		return nil
 	}
 }
 
-// WithEvalK sets the k of the precision@k (default 10) and of the kNN
-// accuracy (default 10) reported per epoch and before/after training.
+// WithEvalK sets the k of the precision@k (default [DefaultEvalK], 10) and
+// of the kNN accuracy (default [DefaultEvalKNN], 10) reported per epoch and
+// before/after training; both at least 1.
 func WithEvalK(k, knn int) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if k < 1 || knn < 1 {
-			o.fail("evaluation k %d and kNN %d must be ≥ 1", k, knn)
+			return invalidOption(fmt.Sprintf("WithEvalK(%d, %d)", k, knn), "want both at least 1")
 		}
 		o.cfg.EvalK, o.cfg.EvalKNN = k, knn
+		return nil
 	}
 }
 
 // WithSeed seeds the weights' initialisation, the batches and the
-// validation split (default [DefaultSeed], 1). The same seed, examples and
-// options give a bit-identical model on the same machine, whatever the
-// number of cores.
+// validation split (default [DefaultSeed], 1; every seed is valid). The
+// same seed, examples and options give a bit-identical model on the same
+// machine, whatever the number of cores.
 func WithSeed(seed uint64) Option {
-	return func(o *trainerOptions) { o.cfg.Seed = seed }
+	return func(o *trainerConfig) error { o.cfg.Seed = seed; return nil }
 }
 
 // WithProgress has fn called after every epoch, from the goroutine running
-// Train.
+// Train (default: none). A nil fn is an error.
 func WithProgress(fn func(EpochStats)) Option {
-	return func(o *trainerOptions) { o.progress = fn }
+	return func(o *trainerConfig) error {
+		if fn == nil {
+			return invalidOption("WithProgress(nil)", "want a function")
+		}
+		o.progress = fn
+		return nil
+	}
 }
 
 // WithCacheDir keeps the base embeddings of each training set in a file
@@ -427,31 +467,40 @@ func WithProgress(fn func(EpochStats)) Option {
 // IDs and contents, so a later Train on the same examples (in this process
 // or another) skips encoding. A corrupt cache file is ignored and replaced.
 // By default base embeddings are cached in memory only, for the trainer's
-// next Train call.
+// next Train call. An empty dir is an error.
 func WithCacheDir(dir string) Option {
-	return func(o *trainerOptions) {
+	return func(o *trainerConfig) error {
 		if dir == "" {
-			o.fail("empty cache directory")
+			return invalidOption(`WithCacheDir("")`, "want a directory")
 		}
 		o.cacheDir = dir
+		return nil
 	}
 }
 
 // WithEncodeOptions passes options (batch size, concurrency, retries,
 // progress) to the [embedding.EncodeAll] run that computes the base
-// embeddings.
+// embeddings (default: none, EncodeAll's defaults). They are passed on
+// unchanged and checked by EncodeAll, so an unusable one ends Train with
+// EncodeAll's error.
 func WithEncodeOptions(opts ...embedding.Option) Option {
-	return func(o *trainerOptions) { o.encodeOpts = append(o.encodeOpts, opts...) }
+	return func(o *trainerConfig) error { o.encodeOpts = append(o.encodeOpts, opts...); return nil }
 }
 
 // WithLogger logs the training's milestones (encoding, each epoch, early
-// stop) at Info level (default: none).
+// stop) at Info level (default: none). A nil logger is an error.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *trainerOptions) { o.logger = l }
+	return func(o *trainerConfig) error {
+		if l == nil {
+			return invalidOption("WithLogger(nil)", "want a logger")
+		}
+		o.logger = l
+		return nil
+	}
 }
 
-func defaultOptions() trainerOptions {
-	return trainerOptions{cfg: Config{
+func defaultConfig() trainerConfig {
+	return trainerConfig{cfg: Config{
 		Hidden:             slices.Clone(DefaultHidden),
 		OutputDim:          DefaultOutputDim,
 		Activation:         ReLU,

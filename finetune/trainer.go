@@ -31,7 +31,7 @@ import (
 type LocalTrainer struct {
 	base embedding.Encoder
 	info embedding.Info
-	trainerOptions
+	trainerConfig
 
 	mu    sync.Mutex
 	cache map[[32]byte][]float32 // base embeddings of the last training set
@@ -41,7 +41,8 @@ var _ Trainer = (*LocalTrainer)(nil)
 
 // NewTrainer returns a trainer of adapters over base, configured by opts.
 // It returns an error wrapping [ErrInvalidOption] if base is nil or reports
-// no dimension, or if an option is out of range.
+// no dimension, or naming the first option with an unusable value. Nil
+// options are skipped.
 func NewTrainer(base embedding.Encoder, opts ...Option) (*LocalTrainer, error) {
 	if base == nil {
 		return nil, fmt.Errorf("%w: nil base encoder", ErrInvalidOption)
@@ -50,20 +51,20 @@ func NewTrainer(base embedding.Encoder, opts ...Option) (*LocalTrainer, error) {
 	if info.Dim < 1 {
 		return nil, fmt.Errorf("%w: base encoder %q reports dimension %d", ErrInvalidOption, info.Model, info.Dim)
 	}
-	o := defaultOptions()
+	o := defaultConfig()
 	for _, opt := range opts {
-		if opt != nil {
-			opt(&o)
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
 		}
 	}
-	if o.err != nil {
-		return nil, o.err
-	}
 	if o.cfg.InputPCA > info.Dim {
-		return nil, fmt.Errorf("%w: input PCA of %d components over base embeddings of dimension %d",
-			ErrInvalidOption, o.cfg.InputPCA, info.Dim)
+		return nil, invalidOption(fmt.Sprintf("WithInputPCA(%d, %t)", o.cfg.InputPCA, o.cfg.Whiten),
+			"base encoder %q has only %d dimensions", info.Model, info.Dim)
 	}
-	return &LocalTrainer{base: base, info: info, trainerOptions: o}, nil
+	return &LocalTrainer{base: base, info: info, trainerConfig: o}, nil
 }
 
 // Config returns the trainer's configuration, defaults filled in.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -246,34 +247,43 @@ func TestTrainEncoderError(t *testing.T) {
 func TestNewTrainerInvalidOptions(t *testing.T) {
 	t.Parallel()
 	enc, _, _, _ := task(8)
-	cases := map[string]finetune.Option{
-		"hidden width":    finetune.WithHidden(0),
-		"too many layers": finetune.WithHidden(1, 1, 1, 1, 1, 1, 1, 1, 1),
-		"output":          finetune.WithOutputDim(0),
-		"activation":      finetune.WithActivation(7),
-		"loss":            finetune.WithLoss(-1),
-		"temperature":     finetune.WithTemperature(0),
-		"NaN temperature": finetune.WithTemperature(math.NaN()),
-		"margin":          finetune.WithMargin(-1),
-		"batch":           finetune.WithBatch(1, 8),
-		"per class":       finetune.WithBatch(8, 1),
-		"epochs":          finetune.WithEpochs(0),
-		"patience":        finetune.WithPatience(-1),
-		"learning rate":   finetune.WithLearningRate(0),
-		"weight decay":    finetune.WithWeightDecay(2),
-		"validation":      finetune.WithValidationFraction(1),
-		"PCA":             finetune.WithInputPCA(-1, false),
-		"PCA above base":  finetune.WithInputPCA(17, false),
-		"eval k":          finetune.WithEvalK(0, 5),
-		"dropout":         finetune.WithDropout(1),
-		"averaging":       finetune.WithWeightAveraging(1),
-		"cache dir":       finetune.WithCacheDir(""),
+	cases := []struct {
+		name string
+		opt  finetune.Option
+		msg  string // package once, then the option and the reason
+	}{
+		{"hidden width", finetune.WithHidden(0), "finetune: invalid option: WithHidden(0): width 0, want 1 to 16384"},
+		{"too many layers", finetune.WithHidden(1, 1, 1, 1, 1, 1, 1, 1, 1), "WithHidden(1, 1, 1, 1, 1, 1, 1, 1, 1): 9 layers, want at most 8"},
+		{"output", finetune.WithOutputDim(0), "finetune: invalid option: WithOutputDim(0): want 1 to 16384"},
+		{"activation", finetune.WithActivation(7), "WithActivation(Activation(7)): want ReLU or GELU"},
+		{"loss", finetune.WithLoss(-1), "WithLoss(Loss(-1)): want SupCon, Triplet or Proxy"},
+		{"temperature", finetune.WithTemperature(0), "WithTemperature(0): want more than 0, at most 10"},
+		{"NaN temperature", finetune.WithTemperature(math.NaN()), "WithTemperature(NaN)"},
+		{"margin", finetune.WithMargin(-1), "WithMargin(-1)"},
+		{"batch", finetune.WithBatch(1, 8), "WithBatch(1, 8): want P ≥ 2, K ≥ 2, P·K ≤ 65536"},
+		{"per class", finetune.WithBatch(8, 1), "WithBatch(8, 1)"},
+		{"epochs", finetune.WithEpochs(0), "finetune: invalid option: WithEpochs(0): want 1 to 100000"},
+		{"patience", finetune.WithPatience(-1), "WithPatience(-1): want 0 or more"},
+		{"learning rate", finetune.WithLearningRate(0), "WithLearningRate(0)"},
+		{"weight decay", finetune.WithWeightDecay(2), "WithWeightDecay(2): want 0 to 1"},
+		{"validation", finetune.WithValidationFraction(1), "WithValidationFraction(1)"},
+		{"PCA", finetune.WithInputPCA(-1, false), "WithInputPCA(-1, false): want 0 to 16384 components"},
+		{"PCA above base", finetune.WithInputPCA(17, false), "WithInputPCA(17, false): base encoder"},
+		{"eval k", finetune.WithEvalK(0, 5), "WithEvalK(0, 5): want both at least 1"},
+		{"dropout", finetune.WithDropout(1), "WithDropout(1): want 0 to 0.9"},
+		{"averaging", finetune.WithWeightAveraging(1), "WithWeightAveraging(1)"},
+		{"cache dir", finetune.WithCacheDir(""), `WithCacheDir(""): want a directory`},
+		{"nil progress", finetune.WithProgress(nil), "WithProgress(nil)"},
+		{"nil logger", finetune.WithLogger(nil), "WithLogger(nil)"},
 	}
-	for name, opt := range cases {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := finetune.NewTrainer(enc, opt)
+			tr, err := finetune.NewTrainer(enc, finetune.WithEpochs(3), c.opt, finetune.WithSeed(2))
 			assert.ErrorIs(t, err, finetune.ErrInvalidOption)
+			assert.ErrorContains(t, err, c.msg)
+			assert.Equal(t, 1, strings.Count(err.Error(), "finetune:"), "package named once: %v", err)
+			assert.Nil(t, tr)
 		})
 	}
 	_, err := finetune.NewTrainer(nil)
