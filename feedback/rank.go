@@ -631,7 +631,7 @@ func centroidAndRadius(exs []example) ([]float32, float64) {
 
 // similar returns the top k unseen items by plain bucket similarity.
 func (s *Session) similar(ctx context.Context, snap snapshot, k int) ([]Result, error) {
-	res, err := s.searcher.Search(ctx, s.bucket, search.TopK(k), search.Exclude(snap.excluded...),
+	res, err := s.searcher.Search(ctx, s.bucket, search.WithTopK(k), search.WithExclude(snap.excluded...),
 		search.WithAggregation(s.cfg.agg), search.WithFilter(s.cfg.filter))
 	if err != nil {
 		return nil, fmt.Errorf("feedback: %w", err)
@@ -804,8 +804,8 @@ func (s *Session) gather(ctx context.Context, bk *resolvedBucket, snap snapshot,
 	}
 	var lists [2][]search.Result
 	g, gctx := errgroup.WithContext(ctx)
-	common := []search.SearchOption{search.TopK(need), search.Exclude(snap.excluded...),
-		search.IncludeVectors(true), search.WithFilter(s.cfg.filter)}
+	common := []search.Option{search.WithTopK(need), search.WithExclude(snap.excluded...),
+		search.WithIncludeVectors(true), search.WithFilter(s.cfg.filter)}
 	if dir != nil {
 		g.Go(func() error {
 			res, err := s.searcher.Search(gctx, search.Bucket{Positives: []search.Example{search.ByVector(dir)}}, common...)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 	"github.com/shoalhq/shoal/search"
 )
 
@@ -125,7 +126,7 @@ func Resume(ctx context.Context, r io.Reader, store index.VectorStore, opts ...O
 	seen := make(map[string]bool, len(in.Marks))
 	ids := make([]string, len(in.Marks))
 	for i, m := range in.Marks {
-		if err := index.ValidateID(m.ID); err != nil {
+		if err := driver.ValidateID(m.ID); err != nil {
 			return nil, fmt.Errorf("%w: mark %d: %w", ErrBadSession, i, err)
 		}
 		if seen[m.ID] {
@@ -136,7 +137,7 @@ func Resume(ctx context.Context, r io.Reader, store index.VectorStore, opts ...O
 	}
 	for i, r := range in.Rounds {
 		for _, id := range r.IDs {
-			if err := index.ValidateID(id); err != nil {
+			if err := driver.ValidateID(id); err != nil {
 				return nil, fmt.Errorf("%w: round %d: %w", ErrBadSession, i, err)
 			}
 		}
@@ -151,7 +152,7 @@ func Resume(ctx context.Context, r io.Reader, store index.VectorStore, opts ...O
 	}
 	if in.Background != nil {
 		for _, id := range *in.Background {
-			if err := index.ValidateID(id); err != nil {
+			if err := driver.ValidateID(id); err != nil {
 				return nil, fmt.Errorf("%w: background: %w", ErrBadSession, err)
 			}
 		}

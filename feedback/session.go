@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 	"github.com/shoalhq/shoal/internal/vecmath"
 	"github.com/shoalhq/shoal/search"
 )
@@ -208,7 +209,7 @@ func (s *Session) MarkAll(ctx context.Context, marks ...Mark) error {
 	final := make(map[string]bool, len(marks))
 	var ids []string
 	for i, m := range marks {
-		if err := index.ValidateID(m.ID); err != nil {
+		if err := driver.ValidateID(m.ID); err != nil {
 			return fmt.Errorf("feedback: mark %d (id %q): %w", i, m.ID, err)
 		}
 		if _, dup := final[m.ID]; !dup {

@@ -3,7 +3,6 @@ package search
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"math"
 	"slices"
 
@@ -18,7 +17,7 @@ import (
 // store still return a full page with fewer than need unseen items, doubles
 // the request until it has enough, the namespace is exhausted or
 // index.MaxTopK is reached. The matches keep the store's order.
-func (s *Searcher) gather(ctx context.Context, vec []float32, need int, cfg *searchConfig,
+func (s *Searcher) gather(ctx context.Context, vec []float32, need int, cfg *config,
 	excluded map[string]struct{}, withVectors bool, dim int) ([]index.Match, error) {
 	k := min(need+len(excluded), index.MaxTopK)
 	for {
@@ -30,7 +29,7 @@ func (s *Searcher) gather(ctx context.Context, vec []float32, need int, cfg *sea
 			IncludeVectors: withVectors,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("search: query namespace %q: %w", s.namespace, err)
+			return nil, errorf(nil, "query namespace %q: %w", s.namespace, err)
 		}
 		kept := make([]index.Match, 0, min(len(ms), need))
 		seen := make(map[string]struct{}, min(len(ms), need))
@@ -43,10 +42,10 @@ func (s *Searcher) gather(ctx context.Context, vec []float32, need int, cfg *sea
 			}
 			if withVectors {
 				if m.Vector == nil {
-					return nil, fmt.Errorf("search: store returned match %q of namespace %q without the vector it was asked for", m.ID, s.namespace)
+					return nil, errorf(nil, "store returned match %q of namespace %q without the vector it was asked for", m.ID, s.namespace)
 				}
 				if len(m.Vector) != dim {
-					return nil, fmt.Errorf("search: namespace %q holds %d-dim vectors (record %q), the bucket %d-dim ones: %w",
+					return nil, errorf(nil, "namespace %q holds %d-dim vectors (record %q), the bucket %d-dim ones: %w",
 						s.namespace, len(m.Vector), m.ID, dim, index.ErrDimension)
 				}
 			}
@@ -64,7 +63,7 @@ func (s *Searcher) gather(ctx context.Context, vec []float32, need int, cfg *sea
 }
 
 // searchMean runs the one combined query of the Mean aggregation.
-func (s *Searcher) searchMean(ctx context.Context, b *resolved, cfg searchConfig, excluded map[string]struct{}) ([]Result, error) {
+func (s *Searcher) searchMean(ctx context.Context, b *resolved, cfg config, excluded map[string]struct{}) ([]Result, error) {
 	q, err := s.meanQuery(b, cfg.negWeight)
 	if err != nil {
 		return nil, err
@@ -86,12 +85,12 @@ func (s *Searcher) searchMean(ctx context.Context, b *resolved, cfg searchConfig
 
 // meanQuery builds the Mean aggregation's query vector (see [Mean]).
 func (s *Searcher) meanQuery(b *resolved, w float64) ([]float32, error) {
-	normalize := s.metric != index.Euclidean
+	normalize := s.defaults.metric != index.Euclidean
 	sum := make([]float64, b.dim)
 	addMean(sum, b.pos, normalize, 1)
 	if len(b.neg) > 0 {
 		addMean(sum, b.neg, normalize, -w)
-		if s.metric == index.Euclidean {
+		if s.defaults.metric == index.Euclidean {
 			for i := range sum {
 				sum[i] /= 1 - w
 			}
@@ -104,10 +103,10 @@ func (s *Searcher) meanQuery(b *resolved, w float64) ([]float32, error) {
 		norm += x * x
 	}
 	if vecmath.Finite(q) >= 0 {
-		return nil, fmt.Errorf("%w: the combined query vector overflows", ErrInvalidBucket)
+		return nil, errorf(nil, "%w: the combined query vector overflows", ErrInvalidBucket)
 	}
 	if normalize && math.Sqrt(norm) < 1e-6 {
-		return nil, fmt.Errorf("%w: under the %v metric the mean of the positives, less the weighted mean of the negatives, is the zero vector", ErrInvalidBucket, s.metric)
+		return nil, errorf(nil, "%w: under the %v metric the mean of the positives, less the weighted mean of the negatives, is the zero vector", ErrInvalidBucket, s.defaults.metric)
 	}
 	return q, nil
 }
@@ -139,7 +138,7 @@ type candidate struct {
 
 // searchPerPositive runs the Max and RRF aggregations: one query per
 // positive, then merge and re-score.
-func (s *Searcher) searchPerPositive(ctx context.Context, b *resolved, cfg searchConfig, excluded map[string]struct{}) ([]Result, error) {
+func (s *Searcher) searchPerPositive(ctx context.Context, b *resolved, cfg config, excluded map[string]struct{}) ([]Result, error) {
 	hasNeg := len(b.neg) > 0
 	withVectors := hasNeg || cfg.includeVectors
 	need := cfg.candidates
@@ -153,7 +152,7 @@ func (s *Searcher) searchPerPositive(ctx context.Context, b *resolved, cfg searc
 
 	lists := make([][]index.Match, len(b.pos))
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.concurrency)
+	g.SetLimit(cfg.concurrency)
 	for i, p := range b.pos {
 		if gctx.Err() != nil {
 			break
@@ -300,7 +299,7 @@ func scoreRRF(lists [][]index.Match, cands map[string]*candidate, pos [][]float3
 // Searcher's metric, on the store's scale: cosine (dot of unit vectors),
 // dot product, or −squared L2.
 func (s *Searcher) similarity() func(a, b []float32) float32 {
-	if s.metric == index.Euclidean {
+	if s.defaults.metric == index.Euclidean {
 		return func(a, b []float32) float32 { return -vecmath.SquaredL2(a, b) }
 	}
 	return vecmath.Dot
@@ -309,7 +308,7 @@ func (s *Searcher) similarity() func(a, b []float32) float32 {
 // prepare readies a vector for similarity: a unit copy under Cosine, the
 // vector itself otherwise.
 func (s *Searcher) prepare(v []float32) []float32 {
-	if s.metric == index.Cosine {
+	if s.defaults.metric == index.Cosine {
 		return vecmath.Normalized(v)
 	}
 	return v

@@ -69,7 +69,7 @@ func BenchmarkSearch(b *testing.B) {
 		b.Run(agg.String(), func(b *testing.B) {
 			ctx := context.Background()
 			for b.Loop() {
-				res, err := s.Search(ctx, bucket, search.WithAggregation(agg), search.TopK(10))
+				res, err := s.Search(ctx, bucket, search.WithAggregation(agg), search.WithTopK(10))
 				if err != nil {
 					b.Fatal(err)
 				}

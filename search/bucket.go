@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/shoalhq/shoal/embedding"
-	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 )
 
 // Example is one positive or negative example of a [Bucket], in exactly one
@@ -24,7 +24,7 @@ type Example struct {
 
 // ByID returns an example given by the ID of a stored record. Its vector is
 // fetched from the Searcher's namespace, and by default the record itself is
-// left out of the results (see [IncludeBucket]).
+// left out of the results (see [WithIncludeBucket]).
 func ByID(id string) Example { return Example{ID: id} }
 
 // ByVector returns an example given by its vector. The slice is not
@@ -68,16 +68,16 @@ func (e Example) describe(role string, i int) string {
 func (e Example) validate(role string, i int) error {
 	f, n := e.form()
 	if n != 1 {
-		return fmt.Errorf("%w: %s %d sets %d of ID, Vector and Input; want exactly one", ErrInvalidBucket, role, i, n)
+		return errorf(nil, "%w: %s %d sets %d of ID, Vector and Input; want exactly one", ErrInvalidBucket, role, i, n)
 	}
 	switch f {
 	case "id":
-		if err := index.ValidateID(e.ID); err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrInvalidBucket, e.describe(role, i), err)
+		if err := driver.ValidateID(e.ID); err != nil {
+			return errorf(nil, "%w: %s: %w", ErrInvalidBucket, e.describe(role, i), err)
 		}
 	case "vector":
-		if err := index.ValidateVector(e.Vector, 0); err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrInvalidBucket, e.describe(role, i), err)
+		if err := driver.ValidateVector(e.Vector, 0); err != nil {
+			return errorf(nil, "%w: %s: %w", ErrInvalidBucket, e.describe(role, i), err)
 		}
 	}
 	return nil
@@ -98,7 +98,7 @@ type Bucket struct {
 // error wraps [ErrInvalidBucket] and names the example.
 func (b Bucket) Validate() error {
 	if len(b.Positives) == 0 {
-		return fmt.Errorf("%w: no positive example", ErrInvalidBucket)
+		return errorf(nil, "%w: no positive example", ErrInvalidBucket)
 	}
 	posIDs := make(map[string]int)
 	for i, e := range b.Positives {
@@ -116,7 +116,7 @@ func (b Bucket) Validate() error {
 			return err
 		}
 		if j, both := posIDs[e.ID]; both && e.ID != "" {
-			return fmt.Errorf("%w: %s is also positive %d", ErrInvalidBucket, e.describe("negative", i), j)
+			return errorf(nil, "%w: %s is also positive %d", ErrInvalidBucket, e.describe("negative", i), j)
 		}
 	}
 	return nil
@@ -138,7 +138,7 @@ const (
 	// every cluster a bucket spans.
 	Max
 	// RRF fuses the per-positive result lists by reciprocal rank:
-	// score = Σ 1/(k + rank), k = 60 by default (see [RRFConstant]). Robust
+	// score = Σ 1/(k + rank), k = 60 by default (see [WithRRFConstant]). Robust
 	// to positives whose similarity scales differ.
 	RRF
 )
@@ -167,5 +167,5 @@ func ParseAggregation(s string) (Aggregation, error) {
 			return a, nil
 		}
 	}
-	return 0, fmt.Errorf("%w: unknown aggregation %q (want mean, max or rrf)", ErrInvalidOption, s)
+	return 0, errorf(ErrInvalidOption, "unknown aggregation %q (want mean, max or rrf)", s)
 }

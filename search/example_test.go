@@ -38,14 +38,14 @@ func Example() {
 	store := photos(ctx)
 	defer store.Close()
 
-	s, err := search.New(store, "photos", search.WithMetric(index.Cosine))
+	s, err := search.New(store, "photos") // the store's metric, cosine
 	if err != nil {
 		log.Fatal(err)
 	}
 	res, err := s.Search(ctx, search.Bucket{
 		Positives: []search.Example{search.ByID("tabby")},
 		Negatives: []search.Example{search.ByID("fox")},
-	}, search.TopK(3))
+	}, search.WithTopK(3))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,8 +75,8 @@ func ExampleSearcher_Search_max() {
 	}}
 	res, err := s.Search(ctx, bucket,
 		search.WithAggregation(search.Max),
-		search.Exclude("siamese"), // already seen
-		search.TopK(3))
+		search.WithExclude("siamese"), // already seen
+		search.WithTopK(3))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -87,4 +87,29 @@ func ExampleSearcher_Search_max() {
 	// truck closest to positive 1, score 0.995
 	// van   closest to positive 1, score 0.995
 	// lynx  closest to positive 0, score 0.892
+}
+
+// A filtered bucket search: only records whose metadata the filter matches
+// are ranked, here the photos that are not cats.
+func ExampleWithFilter() {
+	ctx := context.Background()
+	store := photos(ctx)
+	defer store.Close()
+
+	// Options given to New are defaults for every search.
+	s, err := search.New(store, "photos", search.WithTopK(2))
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := s.Search(ctx, search.Bucket{Positives: []search.Example{search.ByID("lynx")}},
+		search.WithFilter(index.Ne("kind", "cat")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range res {
+		fmt.Printf("%-5s %-7s %.3f\n", r.ID, r.Metadata["kind"], r.Score)
+	}
+	// Output:
+	// fox   dog     0.969
+	// husky dog     0.608
 }

@@ -44,7 +44,7 @@ func (s *Searcher) resolve(ctx context.Context, b Bucket) (*resolved, error) {
 	if len(r.ids) > 0 {
 		recs, err := s.store.Fetch(ctx, s.namespace, r.ids)
 		if err != nil {
-			return nil, fmt.Errorf("search: fetch bucket examples from namespace %q: %w", s.namespace, err)
+			return nil, errorf(nil, "fetch bucket examples from namespace %q: %w", s.namespace, err)
 		}
 		byID := make(map[string][]float32, len(recs))
 		for _, rec := range recs {
@@ -57,7 +57,7 @@ func (s *Searcher) resolve(ctx context.Context, b Bucket) (*resolved, error) {
 			}
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("search: bucket example %s in namespace %q: %w", strings.Join(missing, ", "), s.namespace, index.ErrNotFound)
+			return nil, errorf(nil, "bucket example %s in namespace %q: %w", strings.Join(missing, ", "), s.namespace, index.ErrNotFound)
 		}
 		for i, e := range all {
 			if e.ID != "" {
@@ -69,9 +69,9 @@ func (s *Searcher) resolve(ctx context.Context, b Bucket) (*resolved, error) {
 
 	// The encoder must speak the namespace's space; checked before it is
 	// called.
-	if s.encoder != nil && fetchedDim > 0 && s.encoder.Info().Dim != fetchedDim {
-		return nil, fmt.Errorf("search: encoder %q produces %d-dim vectors but namespace %q holds %d-dim ones: %w",
-			s.encoder.Info().Model, s.encoder.Info().Dim, s.namespace, fetchedDim, index.ErrDimension)
+	if s.defaults.encoder != nil && fetchedDim > 0 && s.defaults.encoder.Info().Dim != fetchedDim {
+		return nil, errorf(nil, "encoder %q produces %d-dim vectors but namespace %q holds %d-dim ones: %w",
+			s.defaults.encoder.Info().Model, s.defaults.encoder.Info().Dim, s.namespace, fetchedDim, index.ErrDimension)
 	}
 
 	// Examples by input: embedded together, in order.
@@ -84,19 +84,19 @@ func (s *Searcher) resolve(ctx context.Context, b Bucket) (*resolved, error) {
 		}
 	}
 	if len(inputs) > 0 {
-		if s.encoder == nil {
-			return nil, fmt.Errorf("%w: %s", ErrNoEncoder, describe(inputAt[0]))
+		if s.defaults.encoder == nil {
+			return nil, errorf(nil, "%w: %s", ErrNoEncoder, describe(inputAt[0]))
 		}
 		j := 0
-		for emb, err := range embedding.EncodeAll(ctx, s.encoder, embedding.Inputs(inputs)) {
+		for emb, err := range embedding.EncodeAll(ctx, s.defaults.encoder, embedding.Inputs(inputs)) {
 			if err != nil {
-				return nil, fmt.Errorf("search: embed %s: %w", describe(inputAt[min(j, len(inputAt)-1)]), err)
+				return nil, errorf(nil, "embed %s: %w", describe(inputAt[min(j, len(inputAt)-1)]), err)
 			}
 			vecs[inputAt[j]] = emb.Vector
 			j++
 		}
 		if j != len(inputs) {
-			return nil, fmt.Errorf("search: embed bucket: %w: %d vectors for %d inputs", embedding.ErrBadOutput, j, len(inputs))
+			return nil, errorf(nil, "embed bucket: %w: %d vectors for %d inputs", embedding.ErrBadOutput, j, len(inputs))
 		}
 	}
 
@@ -109,15 +109,15 @@ func (s *Searcher) resolve(ctx context.Context, b Bucket) (*resolved, error) {
 	// One dimension for all: the namespace's (from fetched records) when
 	// known, else the encoder's, else the first vector's.
 	dim, source := fetchedDim, fmt.Sprintf("namespace %q", s.namespace)
-	if dim == 0 && s.encoder != nil {
-		dim, source = s.encoder.Info().Dim, fmt.Sprintf("encoder %q", s.encoder.Info().Model)
+	if dim == 0 && s.defaults.encoder != nil {
+		dim, source = s.defaults.encoder.Info().Dim, fmt.Sprintf("encoder %q", s.defaults.encoder.Info().Model)
 	}
 	if dim == 0 {
 		dim, source = len(vecs[0]), describe(0)
 	}
 	for i, v := range vecs {
 		if len(v) != dim {
-			return nil, fmt.Errorf("search: %s has %d dimensions, %s has %d: %w", describe(i), len(v), source, dim, index.ErrDimension)
+			return nil, errorf(nil, "%s has %d dimensions, %s has %d: %w", describe(i), len(v), source, dim, index.ErrDimension)
 		}
 	}
 	r.dim = dim
@@ -147,6 +147,9 @@ type Vectors struct {
 // [index.ErrDimension] naming the example, and the store's and encoder's
 // own errors.
 func (s *Searcher) Resolve(ctx context.Context, b Bucket) (Vectors, error) {
+	if ctx == nil {
+		return Vectors{}, errorf(index.ErrInvalidArgument, "Resolve: nil context")
+	}
 	if err := b.Validate(); err != nil {
 		return Vectors{}, err
 	}

@@ -101,7 +101,7 @@ func TestNegativesPushAway(t *testing.T) {
 
 			// Weight 0 ignores the negatives.
 			off, err := s.Search(t.Context(), search.Bucket{Positives: pos, Negatives: []search.Example{search.ByID("w-00")}},
-				search.WithAggregation(agg), search.NegativeWeight(0), search.IncludeBucket(true))
+				search.WithAggregation(agg), search.WithNegativeWeight(0), search.WithIncludeBucket(true))
 			require.NoError(t, err)
 			assert.Equal(t, ids(plain), ids(off))
 		})
@@ -123,12 +123,47 @@ func TestMeanAndMaxAgreeOnOnePair(t *testing.T) {
 				Positives: []search.Example{search.ByVector(basis(0))},
 				Negatives: []search.Example{search.ByVector(combine([]float32{0.6, 0.8}, basis(0), basis(1)))},
 			}
-			opts := []search.SearchOption{search.TopK(20), search.Candidates(200), search.NegativeWeight(0.3)}
+			opts := []search.Option{search.WithTopK(20), search.WithCandidates(200), search.WithNegativeWeight(0.3)}
 			mean, err := s.Search(t.Context(), b, append(opts, search.WithAggregation(search.Mean))...)
 			require.NoError(t, err)
 			max, err := s.Search(t.Context(), b, append(opts, search.WithAggregation(search.Max))...)
 			require.NoError(t, err)
 			assert.Equal(t, ids(mean), ids(max))
+		})
+	}
+}
+
+// Under DotProduct, Mean normalises the examples and Max does not, so the
+// two agree only when the positive and the negative have the same norm.
+func TestMeanAndMaxUnderDotProduct(t *testing.T) {
+	t.Parallel()
+	store := newStore(t, index.DotProduct)
+	require.NoError(t, store.Upsert(t.Context(), ns, []index.Record{
+		{ID: "a", Vector: []float32{1, 0.5}},
+		{ID: "b", Vector: []float32{0.6, 0}},
+	}))
+	s := newSearcher(t, store)
+	for _, tc := range []struct {
+		name     string
+		neg      []float32
+		max      []string // Max ranks by x·p − w·x·n
+		sameRank bool
+	}{
+		{"same norms", []float32{0, 1}, []string{"a", "b"}, true},       // Max a 0.75, b 0.6
+		{"different norms", []float32{0, 3}, []string{"b", "a"}, false}, // Max a 0.25, b 0.6; Mean as above
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := search.Bucket{
+				Positives: []search.Example{search.ByVector([]float32{1, 0})},
+				Negatives: []search.Example{search.ByVector(tc.neg)},
+			}
+			mean, err := s.Search(t.Context(), b, search.WithAggregation(search.Mean))
+			require.NoError(t, err)
+			max, err := s.Search(t.Context(), b, search.WithAggregation(search.Max))
+			require.NoError(t, err)
+			assert.Equal(t, []string{"a", "b"}, ids(mean))
+			assert.Equal(t, tc.max, ids(max))
+			assert.Equal(t, tc.sameRank, slices.Equal(ids(mean), ids(max)))
 		})
 	}
 }
@@ -145,12 +180,12 @@ func TestExclude(t *testing.T) {
 	for _, agg := range aggregations {
 		t.Run(agg.String(), func(t *testing.T) {
 			t.Parallel()
-			full, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.TopK(60))
+			full, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithTopK(60))
 			require.NoError(t, err)
 			require.Len(t, full, 60)
 			seen := ids(full[:45])
 
-			res, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.Exclude(seen[:20]...), search.Exclude(seen[20:]...))
+			res, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithExclude(seen[:20]...), search.WithExclude(seen[20:]...))
 			require.NoError(t, err)
 			require.Len(t, res, search.DefaultTopK)
 			for _, r := range res {
@@ -167,12 +202,12 @@ func TestExclude(t *testing.T) {
 					notZ = append(notZ, fmt.Sprintf("%s-%02d", c, i))
 				}
 			}
-			res, err = s.Search(t.Context(), bucket, search.WithAggregation(agg), search.Exclude(notZ...), search.TopK(30))
+			res, err = s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithExclude(notZ...), search.WithTopK(30))
 			require.NoError(t, err)
 			assert.Equal(t, map[string]int{"z": 30}, clusters(res))
 
 			// IncludeBucket lets the bucket's own records back in.
-			res, err = s.Search(t.Context(), bucket, search.WithAggregation(agg), search.IncludeBucket(true), search.TopK(60))
+			res, err = s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithIncludeBucket(true), search.WithTopK(60))
 			require.NoError(t, err)
 			assert.Subset(t, ids(res), []string{"a-00", "b-00"})
 		})
@@ -212,7 +247,7 @@ func TestExcludeBeyondMaxTopK(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(tc.excluded), func(t *testing.T) {
 			t.Parallel()
-			res, err := s.Search(t.Context(), bucket, search.Exclude(seen(tc.excluded)...))
+			res, err := s.Search(t.Context(), bucket, search.WithExclude(seen(tc.excluded)...))
 			require.NoError(t, err)
 			assert.Equal(t, ids(res), seen(tc.excluded + tc.want)[tc.excluded:])
 		})
@@ -236,7 +271,7 @@ func TestFilter(t *testing.T) {
 	for _, agg := range aggregations {
 		t.Run(agg.String(), func(t *testing.T) {
 			t.Parallel()
-			res, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithFilter(f), search.TopK(30))
+			res, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithFilter(f), search.WithTopK(30))
 			require.NoError(t, err)
 			require.NotEmpty(t, res)
 			for _, r := range res {
@@ -273,7 +308,7 @@ func TestExampleForms(t *testing.T) {
 			t.Parallel()
 			run := func(pos, neg []search.Example) []search.Result {
 				res, err := s.Search(t.Context(), search.Bucket{Positives: pos, Negatives: neg},
-					search.WithAggregation(agg), search.Exclude(names...), search.TopK(15))
+					search.WithAggregation(agg), search.WithExclude(names...), search.WithTopK(15))
 				require.NoError(t, err)
 				require.Len(t, res, 15)
 				return res
@@ -353,7 +388,7 @@ func TestErrors(t *testing.T) {
 		name     string
 		s        *search.Searcher
 		bucket   search.Bucket
-		opts     []search.SearchOption
+		opts     []search.Option
 		is       []error
 		contains string
 	}{
@@ -368,7 +403,7 @@ func TestErrors(t *testing.T) {
 		{"vector vs store, mean", plain, search.Bucket{Positives: []search.Example{search.ByVector(short)}},
 			nil, []error{index.ErrDimension}, ""},
 		{"vector vs store, max with negatives", plain, search.Bucket{Positives: []search.Example{search.ByVector(short)}, Negatives: []search.Example{search.ByVector(short)}},
-			[]search.SearchOption{search.WithAggregation(search.Max)}, []error{index.ErrDimension}, ""},
+			[]search.Option{search.WithAggregation(search.Max)}, []error{index.ErrDimension}, ""},
 		{"encoder vs namespace", badEnc, ok, nil, []error{index.ErrDimension}, "fake-text"},
 		{"input vs namespace", badEnc, search.Bucket{Positives: []search.Example{search.ByID("a-00"), search.ByInput(embedding.Input{ID: "q", Text: "x"})}},
 			nil, []error{index.ErrDimension}, ""},
@@ -380,15 +415,20 @@ func TestErrors(t *testing.T) {
 		{"cancelling positives", plain, search.Bucket{
 			Positives: []search.Example{search.ByVector(basis(0)), search.ByVector(combine([]float32{-1}, basis(0)))},
 		}, nil, []error{search.ErrInvalidBucket}, "zero vector"},
-		{"TopK 0", plain, ok, []search.SearchOption{search.TopK(0)}, []error{search.ErrInvalidOption, index.ErrInvalidArgument}, "TopK"},
-		{"TopK too large", plain, ok, []search.SearchOption{search.TopK(index.MaxTopK + 1)}, []error{search.ErrInvalidOption}, "TopK"},
-		{"Candidates", plain, ok, []search.SearchOption{search.Candidates(-1)}, []error{search.ErrInvalidOption}, "Candidates"},
-		{"aggregation", plain, ok, []search.SearchOption{search.WithAggregation(7)}, []error{search.ErrInvalidOption}, "Aggregation(7)"},
-		{"negative weight", plain, ok, []search.SearchOption{search.NegativeWeight(-1)}, []error{search.ErrInvalidOption}, "weight"},
-		{"NaN weight", plain, ok, []search.SearchOption{search.NegativeWeight(math.NaN())}, []error{search.ErrInvalidOption}, "weight"},
-		{"RRF constant", plain, ok, []search.SearchOption{search.RRFConstant(0)}, []error{search.ErrInvalidOption}, "RRF"},
-		{"excluded id", plain, ok, []search.SearchOption{search.Exclude("")}, []error{search.ErrInvalidOption, index.ErrInvalidID}, ""},
-		{"filter", plain, ok, []search.SearchOption{search.WithFilter(index.And())}, []error{search.ErrInvalidOption, index.ErrInvalidFilter}, ""},
+		{"TopK 0", plain, ok, []search.Option{search.WithTopK(0)}, []error{search.ErrInvalidOption, index.ErrInvalidArgument}, "TopK"},
+		{"TopK too large", plain, ok, []search.Option{search.WithTopK(index.MaxTopK + 1)}, []error{search.ErrInvalidOption}, "TopK"},
+		{"Candidates", plain, ok, []search.Option{search.WithCandidates(-1)}, []error{search.ErrInvalidOption}, "Candidates"},
+		{"aggregation", plain, ok, []search.Option{search.WithAggregation(7)}, []error{search.ErrInvalidOption}, "Aggregation(7)"},
+		{"negative weight", plain, ok, []search.Option{search.WithNegativeWeight(-1)}, []error{search.ErrInvalidOption}, "WithNegativeWeight: -1"},
+		{"NaN weight", plain, ok, []search.Option{search.WithNegativeWeight(math.NaN())}, []error{search.ErrInvalidOption}, "WithNegativeWeight: NaN"},
+		{"RRF constant", plain, ok, []search.Option{search.WithRRFConstant(0)}, []error{search.ErrInvalidOption}, "RRF"},
+		{"excluded id", plain, ok, []search.Option{search.WithExclude("")}, []error{search.ErrInvalidOption, index.ErrInvalidID}, ""},
+		{"filter", plain, ok, []search.Option{search.WithFilter(index.Eq("label", []int{1}))}, []error{search.ErrInvalidOption, index.ErrInvalidFilter},
+			`search: WithFilter: invalid filter: eq "label": value of type []int`},
+		{"encoder per call", plain, ok, []search.Option{search.WithEncoder(&textEncoder{dim: dim})}, []error{search.ErrInvalidOption},
+			"search: WithEncoder applies to New, not to Search"},
+		{"metric per call", plain, ok, []search.Option{search.WithMetric(index.Cosine)}, []error{search.ErrInvalidOption},
+			"search: WithMetric applies to New, not to Search"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -406,7 +446,7 @@ func TestErrors(t *testing.T) {
 func TestEuclideanWeightLimit(t *testing.T) {
 	t.Parallel()
 	s := newSearcher(t, newStore(t, index.Euclidean), search.WithMetric(index.Euclidean))
-	_, err := s.Search(t.Context(), search.Bucket{Positives: []search.Example{search.ByVector([]float32{1})}}, search.NegativeWeight(1))
+	_, err := s.Search(t.Context(), search.Bucket{Positives: []search.Example{search.ByVector([]float32{1})}}, search.WithNegativeWeight(1))
 	assert.ErrorIs(t, err, search.ErrInvalidOption)
 }
 
@@ -420,7 +460,11 @@ func TestNew(t *testing.T) {
 		ok    bool
 	}{
 		{"defaults", store, nil, true},
-		{"all options", store, []search.Option{search.WithEncoder(&textEncoder{dim: 2}), search.WithMetric(index.Euclidean), search.WithConcurrency(2), nil}, true},
+		{"all options", store, []search.Option{search.WithEncoder(&textEncoder{dim: 2}), search.WithMetric(index.Cosine), search.WithConcurrency(2),
+			search.WithTopK(3), search.WithCandidates(9), search.WithFilter(index.Eq("k", "v")), search.WithExclude("x"),
+			search.WithAggregation(search.RRF), search.WithNegativeWeight(0.2), search.WithRRFConstant(10),
+			search.WithIncludeBucket(true), search.WithIncludeVectors(true), nil}, true},
+		{"metric contradicts the store's", store, []search.Option{search.WithMetric(index.DotProduct)}, false},
 		{"nil store", nil, nil, false},
 		{"nil encoder", store, []search.Option{search.WithEncoder(nil)}, false},
 		{"bad metric", store, []search.Option{search.WithMetric(index.Metric(9))}, false},
@@ -439,10 +483,19 @@ func TestNew(t *testing.T) {
 			assert.ErrorIs(t, err, index.ErrInvalidArgument)
 		})
 	}
-	s, err := search.New(store, ns, search.WithMetric(index.DotProduct))
+	_, err := search.New(store, ns, search.WithMetric(index.DotProduct))
+	assert.EqualError(t, err, "search: WithMetric(dot) contradicts the store's metric cosine")
+	// A store that does not report its metric keeps Cosine unless told.
+	s, err := search.New(opaque{store}, ns)
+	require.NoError(t, err)
+	assert.Equal(t, index.Cosine, s.Metric())
+	s, err = search.New(opaque{store}, ns, search.WithMetric(index.DotProduct))
 	require.NoError(t, err)
 	assert.Equal(t, index.DotProduct, s.Metric())
 }
+
+// opaque hides every method of a store but those of index.VectorStore.
+type opaque struct{ index.VectorStore }
 
 func TestEmptyNamespace(t *testing.T) {
 	t.Parallel()
@@ -510,11 +563,11 @@ func TestDeterminism(t *testing.T) {
 	for _, agg := range aggregations {
 		t.Run(agg.String(), func(t *testing.T) {
 			t.Parallel()
-			first, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.TopK(12))
+			first, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithTopK(12))
 			require.NoError(t, err)
 			require.Len(t, first, 12)
 			for range 3 {
-				again, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.TopK(12))
+				again, err := s.Search(t.Context(), bucket, search.WithAggregation(agg), search.WithTopK(12))
 				require.NoError(t, err)
 				assert.Equal(t, first, again)
 			}
@@ -556,7 +609,7 @@ func TestStoreCalls(t *testing.T) {
 		name       string
 		agg        search.Aggregation
 		neg        []search.Example
-		opts       []search.SearchOption
+		opts       []search.Option
 		queries    int
 		vectors    bool
 		topK       int
@@ -564,12 +617,12 @@ func TestStoreCalls(t *testing.T) {
 	}{
 		{"mean", search.Mean, nil, nil, 1, false, 10 + 2, false},
 		{"mean with negative", search.Mean, []search.Example{search.ByID("m-00")}, nil, 1, false, 10 + 3, false},
-		{"mean with vectors", search.Mean, nil, []search.SearchOption{search.IncludeVectors(true)}, 1, true, 10 + 2, true},
+		{"mean with vectors", search.Mean, nil, []search.Option{search.WithIncludeVectors(true)}, 1, true, 10 + 2, true},
 		{"max", search.Max, nil, nil, 3, false, 10 + 2, false},
 		{"max with negative", search.Max, []search.Example{search.ByID("m-00")}, nil, 3, true, 30 + 3, false},
-		{"rrf candidates", search.RRF, nil, []search.SearchOption{search.Candidates(25), search.Exclude("z-00")}, 3, false, 25 + 3, false},
-		{"rrf candidates below TopK", search.RRF, nil, []search.SearchOption{search.Candidates(2)}, 3, false, 10 + 2, false},
-		{"include bucket", search.Max, nil, []search.SearchOption{search.IncludeBucket(true), search.IncludeVectors(true)}, 3, true, 10, true},
+		{"rrf candidates", search.RRF, nil, []search.Option{search.WithCandidates(25), search.WithExclude("z-00")}, 3, false, 25 + 3, false},
+		{"rrf candidates below TopK", search.RRF, nil, []search.Option{search.WithCandidates(2)}, 3, false, 10 + 2, false},
+		{"include bucket", search.Max, nil, []search.Option{search.WithIncludeBucket(true), search.WithIncludeVectors(true)}, 3, true, 10, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -660,16 +713,16 @@ func TestSloppyStore(t *testing.T) {
 	// Duplicates are dropped, and a page too short of unseen items is
 	// asked again, twice as large.
 	dup := &sloppyStore{VectorStore: inner, twice: true}
-	res, err := newSearcher(t, dup, search.WithConcurrency(1)).Search(t.Context(), bucket, search.TopK(8), search.Exclude("a-01", "a-02"))
+	res, err := newSearcher(t, dup, search.WithConcurrency(1)).Search(t.Context(), bucket, search.WithTopK(8), search.WithExclude("a-01", "a-02"))
 	require.NoError(t, err)
-	want, err := newSearcher(t, inner).Search(t.Context(), bucket, search.TopK(8), search.Exclude("a-01", "a-02"))
+	want, err := newSearcher(t, inner).Search(t.Context(), bucket, search.WithTopK(8), search.WithExclude("a-01", "a-02"))
 	require.NoError(t, err)
 	assert.Equal(t, want, res)
 	assert.Equal(t, []int{8 + 3, 22}, dup.topKs)
 
 	// A store that drops the vectors asked for is an error.
 	novec := &sloppyStore{VectorStore: inner, noVectors: true}
-	_, err = newSearcher(t, novec).Search(t.Context(), bucket, search.IncludeVectors(true), search.WithAggregation(search.Max))
+	_, err = newSearcher(t, novec).Search(t.Context(), bucket, search.WithIncludeVectors(true), search.WithAggregation(search.Max))
 	assert.ErrorContains(t, err, "without the vector")
 }
 
@@ -713,4 +766,84 @@ func TestResolve(t *testing.T) {
 	cancel()
 	_, err = s.Resolve(cancelled, search.Bucket{Positives: []search.Example{search.ByID("a-00")}})
 	assert.ErrorIs(t, err, context.Canceled)
+}
+
+// The Searcher takes the store's metric by default: on a DotProduct store
+// with a long vector, re-scoring under an assumed Cosine ranked near 0.939,
+// big 0.354, where the store itself ranks big 5.0, near 0.85.
+func TestDefaultMetricIsTheStores(t *testing.T) {
+	t.Parallel()
+	store := newStore(t, index.DotProduct)
+	require.NoError(t, store.Upsert(t.Context(), ns, []index.Record{
+		{ID: "near", Vector: []float32{0.85, 0.311, 0}},
+		{ID: "big", Vector: []float32{5, 13.21, 0}},
+	}))
+	s := newSearcher(t, store)
+	assert.Equal(t, index.DotProduct, s.Metric())
+	res, err := s.Search(t.Context(), search.Bucket{
+		Positives: []search.Example{search.ByVector([]float32{1, 0, 0})},
+		Negatives: []search.Example{search.ByVector([]float32{0, 0, 1})}, // orthogonal: no penalty
+	}, search.WithAggregation(search.Max))
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	assert.Equal(t, []string{"big", "near"}, ids(res))
+	assert.InDelta(t, 5.0, res[0].Score, 1e-4)
+	assert.InDelta(t, 0.85, res[1].Score, 1e-4)
+}
+
+// Bad arguments are errors wrapping index.ErrInvalidArgument, never panics.
+func TestBadArguments(t *testing.T) {
+	t.Parallel()
+	store := newStore(t, index.Cosine)
+	twoClusters(t, store)
+	s := newSearcher(t, store)
+	ok := search.Bucket{Positives: []search.Example{search.ByID("a-00")}}
+	var nilCtx context.Context
+	for _, tc := range []struct {
+		name string
+		call func() error
+		text string
+	}{
+		{"New nil store", func() error { _, err := search.New(nil, ns); return err }, "search: New: nil store"},
+		{"Search nil context", func() error { _, err := s.Search(nilCtx, ok); return err }, "search: Search: nil context"},
+		{"Resolve nil context", func() error { _, err := s.Resolve(nilCtx, ok); return err }, "search: Resolve: nil context"},
+		{"Search empty bucket", func() error { _, err := s.Search(t.Context(), search.Bucket{}); return err }, "search: invalid bucket: no positive example"},
+		{"Search bad id", func() error {
+			_, err := s.Search(t.Context(), search.Bucket{Positives: []search.Example{search.ByID(string([]byte{0xff}))}})
+			return err
+		}, `search: invalid bucket: positive 0 (id "\xff"): invalid id`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var err error
+			require.NotPanics(t, func() { err = tc.call() })
+			assert.ErrorIs(t, err, index.ErrInvalidArgument)
+			assert.ErrorContains(t, err, tc.text)
+		})
+	}
+}
+
+// Options given to New are the Searcher's defaults; the same options given
+// to Search override them for that call, and exclusions add up.
+func TestOptionsOfNewAreDefaults(t *testing.T) {
+	t.Parallel()
+	store := newStore(t, index.Cosine)
+	twoClusters(t, store)
+	bucket := search.Bucket{Positives: []search.Example{search.ByID("a-00")}}
+	base, err := newSearcher(t, store).Search(t.Context(), bucket, search.WithTopK(5))
+	require.NoError(t, err)
+	require.Len(t, base, 5)
+
+	s := newSearcher(t, store, search.WithTopK(3), search.WithExclude(base[0].ID))
+	def, err := s.Search(t.Context(), bucket)
+	require.NoError(t, err)
+	assert.Equal(t, ids(base)[1:4], ids(def), "New's TopK and exclusion apply")
+
+	over, err := s.Search(t.Context(), bucket, search.WithTopK(2), search.WithExclude(base[1].ID))
+	require.NoError(t, err)
+	assert.Equal(t, ids(base)[2:4], ids(over), "Search's TopK overrides, its exclusion adds")
+
+	again, err := s.Search(t.Context(), bucket)
+	require.NoError(t, err)
+	assert.Equal(t, ids(def), ids(again), "a call's options do not stick")
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
@@ -40,7 +41,7 @@ func (s *mapStore) Upsert(ctx context.Context, ns string, recs []index.Record) e
 	if s.closed {
 		return index.ErrClosed
 	}
-	out, err := index.ValidateRecords(recs, s.dims[ns])
+	out, err := driver.ValidateRecords(recs, s.dims[ns])
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func (s *mapStore) Query(ctx context.Context, q index.Query) ([]index.Match, err
 		return nil, index.ErrClosed
 	}
 	s.queries = append(s.queries, q)
-	if err := index.ValidateQuery(q, s.dims[q.Namespace]); err != nil {
+	if err := driver.ValidateQuery(q, s.dims[q.Namespace]); err != nil {
 		return nil, err
 	}
 	var ms []index.Match

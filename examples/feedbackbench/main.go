@@ -176,7 +176,7 @@ func run(ctx context.Context, cfg config, out, status io.Writer) ([]classResult,
 	ns := enc.Info().Model
 	// One batch at a time, so that the store holds the records in the
 	// same order on every run and the background sample is reproducible.
-	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items), index.WithConcurrency(1))
+	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items), embedding.WithConcurrency(1))
 	if err != nil {
 		return nil, err
 	}

@@ -186,7 +186,7 @@ func searchAndShow(ctx context.Context, store index.VectorStore, ns string, buck
 	if err != nil {
 		return err
 	}
-	results, err := searcher.Search(ctx, bucket, search.TopK(cfg.k), search.WithAggregation(agg))
+	results, err := searcher.Search(ctx, bucket, search.WithTopK(cfg.k), search.WithAggregation(agg))
 	if err != nil {
 		return err
 	}

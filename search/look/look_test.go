@@ -19,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -453,7 +454,7 @@ type failingStore struct{ opaque }
 var errBoom = errors.New("boom")
 
 func (f failingStore) Query(context.Context, index.Query) ([]index.Match, error) {
-	return nil, index.Temporary(errBoom, 0)
+	return nil, driver.Temporary(errBoom, 0)
 }
 
 func TestStoreErrorsKeepTheCause(t *testing.T) {
@@ -533,7 +534,7 @@ func FuzzWriteHTML(f *testing.F) {
 	f.Add("a", "label", "</script><b>x")
 	f.Add("é\u2028", "<!--", "&amp;")
 	f.Fuzz(func(t *testing.T, id, key, value string) {
-		if index.ValidateID(id+"-0") != nil || key == "" || key[0] == '$' || !utf8.ValidString(key) || !utf8.ValidString(value) {
+		if driver.ValidateID(id+"-0") != nil || key == "" || key[0] == '$' || !utf8.ValidString(key) || !utf8.ValidString(value) {
 			return
 		}
 		var recs []index.Record

@@ -28,7 +28,7 @@ func SearchClass(ctx context.Context, store index.VectorStore, ns string, items 
 	if err != nil {
 		return err
 	}
-	results, err := searcher.Search(ctx, bucket, search.TopK(k))
+	results, err := searcher.Search(ctx, bucket, search.WithTopK(k))
 	if err != nil {
 		return err
 	}
