@@ -44,26 +44,54 @@ type PredictCall struct {
 	Err error
 }
 
-// Option configures [NewServer].
-type Option func(*Server)
+// Option configures [NewServer]. An option with an unusable value makes
+// NewServer fail with an error naming it.
+type Option func(*Server) error
 
 // WithStorage backs batch prediction and custom jobs with a Cloud Storage
-// client (for example fakestorage.Server.Client()). Without it such jobs
-// still run their state machines but read and write nothing.
-func WithStorage(c *storage.Client) Option { return func(s *Server) { s.storage = c } }
+// client (for example fakestorage.Server.Client()). Default: none; such
+// jobs then still run their state machines but read and write nothing.
+func WithStorage(c *storage.Client) Option {
+	return func(s *Server) error {
+		if c == nil {
+			return fmt.Errorf("vertextest: WithStorage: nil client")
+		}
+		s.storage = c
+		return nil
+	}
+}
 
 // WithJobSteps sets how many Get calls a job spends in each of PENDING and
 // RUNNING (default 1).
-func WithJobSteps(n int) Option { return func(s *Server) { s.jobSteps = n } }
+func WithJobSteps(n int) Option {
+	return func(s *Server) error {
+		if n < 1 {
+			return fmt.Errorf("vertextest: WithJobSteps: %d steps (want at least 1)", n)
+		}
+		s.jobSteps = n
+		return nil
+	}
+}
 
 // WithSeed seeds the fault injection's random choices (default 1).
 func WithSeed(seed uint64) Option {
-	return func(s *Server) { s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+	return func(s *Server) error {
+		s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		return nil
+	}
 }
 
 // WithDefaultDimension sets the vector length of endpoints whose model
 // does not say (default 64).
-func WithDefaultDimension(n int) Option { return func(s *Server) { s.defaultDim = n } }
+func WithDefaultDimension(n int) Option {
+	return func(s *Server) error {
+		if n < 1 {
+			return fmt.Errorf("vertextest: WithDefaultDimension: dimension %d (want at least 1)", n)
+		}
+		s.defaultDim = n
+		return nil
+	}
+}
 
 // Server is the fake. Its methods are safe for concurrent use.
 type Server struct {
@@ -85,6 +113,7 @@ type Server struct {
 	calls       int
 	malform     func(instance any) Malformation
 	onPredict   func(PredictCall)
+	onJobCall   func(method, name string)
 	failJobs    string
 	holdJobs    bool
 	nextID      int
@@ -112,9 +141,11 @@ func NewServer(opts ...Option) (*Server, error) {
 		endpoints:  map[string]*aiplatformpb.Endpoint{},
 		operations: map[string]*longrunningpb.Operation{},
 	}
-	WithSeed(1)(s)
+	_ = WithSeed(1)(s)
 	for _, o := range opts {
-		o(s)
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -231,17 +262,33 @@ func (s *Server) FailJobCalls(n int, err error) {
 	s.jobFailures, s.jobFailErr = n, err
 }
 
-// logJob records a job service call and returns the injected failure, if
-// one is due.
-func (s *Server) logJob(method, name string) error {
+// OnJobCall has fn called at the start of every call to the job, model and
+// endpoint services, with the method and the resource it names (the parent
+// for Create calls), from the serving goroutine and before the call does
+// anything (nil: none). Tests use it to act at a known point of a job's
+// life, for example to cancel a caller's context once its job exists.
+func (s *Server) OnJobCall(fn func(method, name string)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.onJobCall = fn
+}
+
+// logJob records a job service call, calls the OnJobCall hook and returns
+// the injected failure, if one is due.
+func (s *Server) logJob(method, name string) error {
+	s.mu.Lock()
 	s.jobRequests = append(s.jobRequests, method+" "+name)
+	hook := s.onJobCall
+	var fail error
 	if s.jobFailures > 0 {
 		s.jobFailures--
-		return s.jobFailErr
+		fail = s.jobFailErr
 	}
-	return nil
+	s.mu.Unlock()
+	if hook != nil {
+		hook(method, name)
+	}
+	return fail
 }
 
 // AddEndpoint registers an endpoint that serves vectors of length dim, as
