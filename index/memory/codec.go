@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
@@ -361,7 +362,7 @@ func decodePayload(p []byte) (*entry, error) {
 func (d *decoder) id() string {
 	id := d.string()
 	if d.err == nil {
-		if err := index.ValidateID(id); err != nil {
+		if err := driver.ValidateID(id); err != nil {
 			d.fail("%v", err)
 		}
 	}
@@ -479,8 +480,8 @@ func (d *decoder) stringList() []string {
 	return list
 }
 
-// validNamespace checks a namespace name (index.ValidateNamespace).
-func validNamespace(ns string) error { return index.ValidateNamespace(ns) }
+// validNamespace checks a namespace name (driver.ValidateNamespace).
+func validNamespace(ns string) error { return driver.ValidateNamespace(ns) }
 
 func sortedKeys(md index.Metadata) []string {
 	keys := make([]string, 0, len(md))

@@ -21,6 +21,10 @@ import (
 // crashDirEnv switches the test binary into the writer process of TestCrash.
 const crashDirEnv = "SHOAL_MEMORY_CRASH_DIR"
 
+// crashCompactEnv makes the writer process compact after every batch, so
+// that most kills land in a compaction.
+const crashCompactEnv = "SHOAL_MEMORY_CRASH_COMPACT"
+
 const (
 	crashBatch = 4
 	crashDim   = 16
@@ -84,6 +88,12 @@ func TestCrashHelper(t *testing.T) {
 		}
 		fmt.Fprintf(out, "upserted %d %s\n", b, strings.Join(ids, " "))
 		_ = out.Flush()
+		if os.Getenv(crashCompactEnv) != "" {
+			if err := s.Compact(ctx); err != nil {
+				fmt.Fprintln(os.Stderr, "compact:", err)
+				os.Exit(2)
+			}
+		}
 		if id, ok := crashDeletes(b); ok {
 			if err := s.Delete(ctx, "crash", []string{id}); err != nil {
 				fmt.Fprintln(os.Stderr, "delete:", err)
@@ -96,24 +106,37 @@ func TestCrashHelper(t *testing.T) {
 }
 
 // TestCrash runs a writer process, SIGKILLs it in mid-stream, and checks that
-// every write it acknowledged is in the reopened store, exactly.
+// every write it acknowledged is in the reopened store, exactly. In the
+// "compacting" cases the writer compacts after every batch, so that the
+// kill most likely lands in a compaction (TestCompactionFaultAtEveryStep
+// stops a compaction at each of its steps in turn).
 func TestCrash(t *testing.T) {
 	if os.Getenv(crashDirEnv) != "" {
 		t.Skip("in the writer process")
 	}
 	t.Parallel()
-	for _, killAfter := range []int{120, 260, 400} {
-		t.Run(fmt.Sprint("kill after ", killAfter), func(t *testing.T) {
+	for _, c := range []struct {
+		killAfter  int
+		compacting bool
+	}{{120, false}, {260, false}, {400, false}, {40, true}, {90, true}} {
+		name := fmt.Sprint("kill after ", c.killAfter)
+		if c.compacting {
+			name += " compacting"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			crashOnce(t, killAfter)
+			crashOnce(t, c.killAfter, c.compacting)
 		})
 	}
 }
 
-func crashOnce(t *testing.T, killAfter int) {
+func crashOnce(t *testing.T, killAfter int, compacting bool) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
+	if compacting {
+		cmd.Env = append(cmd.Env, crashCompactEnv+"=1")
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

@@ -20,7 +20,9 @@
 // a query streams through memory in order. A query scores every record with
 // the kernels of internal/vecmath, keeps the best in a bounded heap and
 // evaluates the metadata filter ([index.Filter.Match]) only for records that
-// score well enough to enter it. A namespace of at least
+// score well enough to enter it. Records with equal scores rank by ID (the
+// smaller first), whatever the order they were written in, how the scan was
+// split or whether the store was reopened. A namespace of at least
 // [DefaultParallelThreshold] records is split across goroutines, one heap
 // each, merged at the end. Scores follow [index.Metric]: under Cosine the
 // store keeps each vector as given (Fetch returns what was upserted) with its
@@ -35,8 +37,11 @@
 // synced (one fsync covering every write appended by then) before the call
 // returns. When the log outgrows [WithCompactionThreshold] and the snapshot,
 // the store writes a new snapshot to a temporary file, syncs it, renames it
-// into place and starts a new log; generation numbers in both headers tell a
-// log that the snapshot already covers.
+// into place and empties the log in place (cut to its header, which then
+// takes the snapshot's generation); generation numbers in both headers tell
+// a log that the snapshot already covers. Emptying in place needs no free
+// space, so a compaction that found room for its snapshot finishes on a
+// nearly full disk, and a store reopens on a full one.
 //
 // Why a log and a snapshot rather than an embedded key-value store such as
 // bbolt: a store of this kind must hold every vector in memory anyway to
@@ -64,11 +69,15 @@
 // record for a bad record or ID (wrapping [index.ErrInvalidID],
 // [index.ErrInvalidVector] — which includes an all-zero vector under Cosine —
 // [index.ErrDimension] or [index.ErrInvalidMetadata]); [index.ErrInvalidArgument]
-// for a bad option, namespace name or query; [index.ErrClosed] after Close;
-// the context's error when ctx is done before the call starts its work.
+// for a bad option (naming it), a nil context, a bad namespace name or query;
+// [index.ErrClosed] after Close; the context's error when ctx is done before
+// the call starts its work.
 // [Open] fails with a [*CorruptError] (errors.Is(err, index.ErrCorrupt)) for
 // damaged files and with [ErrLocked] when another store holds the directory.
 // If writing or syncing the log fails, that call returns the I/O error and
 // every later write is refused until the store is reopened, since the log's
-// tail is then unknown; queries keep working.
+// tail is then unknown; queries keep working. A failed compaction is not the
+// error of the write that started it; [Store.Close] reports it (and a failed
+// log), so that a full disk does not go unnoticed. I/O errors name the file
+// by its real path (an *fs.PathError).
 package memory

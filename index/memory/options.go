@@ -20,10 +20,15 @@ const (
 	DefaultParallelThreshold = 4096
 )
 
-// Option configures [New] and [Open].
-type Option func(*config)
+// Option configures [New] or [Open]. Each option checks its own value: a
+// bad one makes the constructor fail with an error wrapping
+// [index.ErrInvalidArgument] that names the option, and so does an option
+// for persistent stores ([WithSync], [WithCompactionThreshold]) given to
+// New.
+type Option func(*config) error
 
 type config struct {
+	persistent   bool // for Open, not New
 	metric       index.Metric
 	metricSet    bool
 	dim          int
@@ -32,7 +37,7 @@ type config struct {
 	compactAt    int64
 	workers      int
 	parallelRows int
-	err          error
+	fs           fileSystem
 }
 
 func defaultConfig() config {
@@ -42,39 +47,50 @@ func defaultConfig() config {
 		compactAt:    DefaultCompactionThreshold,
 		workers:      runtime.GOMAXPROCS(0),
 		parallelRows: DefaultParallelThreshold,
+		fs:           osFS{},
 	}
 }
 
-func (c *config) fail(format string, args ...any) {
-	if c.err == nil {
-		c.err = fmt.Errorf("memory: %w: "+format, append([]any{index.ErrInvalidArgument}, args...)...)
-	}
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{index.ErrInvalidArgument}, args...)...)
 }
 
-func buildConfig(opts []Option) (config, error) {
+func buildConfig(opts []Option, persistent bool) (config, error) {
 	c := defaultConfig()
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
+	c.persistent = persistent
+	for i, o := range opts {
+		if o == nil {
+			return c, invalid("memory option %d is nil", i)
+		}
+		if err := o(&c); err != nil {
+			return c, err
 		}
 	}
-	return c, c.err
+	return c, nil
 }
 
-// WithMetric sets how vectors are compared (default [index.Cosine]). Under
-// Cosine a vector whose elements are all zero is rejected with
-// [index.ErrInvalidVector].
+// persistentOnly refuses an option of persistent stores given to New.
+func (c *config) persistentOnly(name string) error {
+	if !c.persistent {
+		return invalid("memory.%s applies to a persistent store (Open), not to New", name)
+	}
+	return nil
+}
+
+// WithMetric sets how vectors are compared (default [DefaultMetric], that is
+// [index.Cosine]). Under Cosine a vector whose elements are all zero is
+// rejected with [index.ErrInvalidVector].
 //
 // A persistent store remembers its metric: [Open] without WithMetric uses the
 // stored one, and Open with a different metric fails with
 // [index.ErrInvalidArgument].
 func WithMetric(m index.Metric) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if !m.Valid() {
-			c.fail("unknown metric %v", m)
-			return
+			return invalid("memory.WithMetric(%v): unknown metric", m)
 		}
 		c.metric, c.metricSet = m, true
+		return nil
 	}
 }
 
@@ -85,61 +101,70 @@ func WithMetric(m index.Metric) Option {
 //
 // A persistent store remembers its dimension as it does its metric.
 func WithDimension(n int) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if n < 0 {
-			c.fail("dimension %d < 0", n)
-			return
+			return invalid("memory.WithDimension(%d): want 0 (none) or more", n)
 		}
 		c.dim, c.dimSet = n, true
+		return nil
 	}
 }
 
 // WithSync sets whether a persistent store fsyncs its write-ahead log before
 // an Upsert or Delete returns (default true). With false, acknowledged writes
 // survive a crash of the process but not necessarily of the machine; the log
-// is still synced on Close and at compaction. In-memory stores ignore it.
+// is still synced on Close and at compaction. For [Open] only.
 func WithSync(on bool) Option {
-	return func(c *config) { c.sync = on }
+	return func(c *config) error {
+		if err := c.persistentOnly("WithSync"); err != nil {
+			return err
+		}
+		c.sync = on
+		return nil
+	}
 }
 
 // WithCompactionThreshold sets the write-ahead log size, in bytes, past which
 // a persistent store writes a new snapshot of its contents and starts an
-// empty log (default [DefaultCompactionThreshold]). The log is compacted only
-// once it is also larger than the last snapshot, so that rewriting costs
-// amortised constant time per write. 0 turns automatic compaction off
-// ([Store.Compact] still works). In-memory stores ignore it.
+// empty log (default [DefaultCompactionThreshold], 64 MiB). The log is
+// compacted only once it is also larger than the last snapshot, so that
+// rewriting costs amortised constant time per write. 0 turns automatic
+// compaction off ([Store.Compact] still works). For [Open] only.
 func WithCompactionThreshold(bytes int64) Option {
-	return func(c *config) {
+	return func(c *config) error {
+		if err := c.persistentOnly("WithCompactionThreshold"); err != nil {
+			return err
+		}
 		if bytes < 0 {
-			c.fail("compaction threshold %d < 0", bytes)
-			return
+			return invalid("memory.WithCompactionThreshold(%d): want 0 (off) or more", bytes)
 		}
 		c.compactAt = bytes
+		return nil
 	}
 }
 
 // WithParallelism sets how many goroutines share the scan of one large
 // namespace in a query (default runtime.GOMAXPROCS(0) at construction).
 func WithParallelism(n int) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if n < 1 {
-			c.fail("parallelism %d < 1", n)
-			return
+			return invalid("memory.WithParallelism(%d): want at least 1", n)
 		}
 		c.workers = n
+		return nil
 	}
 }
 
 // WithParallelThreshold sets the namespace size, in records, from which a
-// query is split across goroutines (default [DefaultParallelThreshold]).
+// query is split across goroutines (default [DefaultParallelThreshold], 4096).
 // Smaller namespaces are scanned by the calling goroutine alone, which is
 // faster when the scan is short.
 func WithParallelThreshold(records int) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if records < 1 {
-			c.fail("parallel threshold %d < 1", records)
-			return
+			return invalid("memory.WithParallelThreshold(%d): want at least 1", records)
 		}
 		c.parallelRows = records
+		return nil
 	}
 }

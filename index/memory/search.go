@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
@@ -19,14 +20,13 @@ const searchBlock = 256
 // Query returns the q.TopK records of q.Namespace nearest to q.Vector among
 // those q.Filter matches, best first, by exact (exhaustive) search. Scores
 // follow [index.Metric]: cosine similarity, dot product or the negated
-// squared Euclidean distance. A namespace that does not exist yields no
-// matches. A large namespace is searched by several goroutines (see
+// squared Euclidean distance. Records with equal scores rank by ID, the
+// smaller (byte-wise) first, so the same contents and query give the same
+// matches whatever the order of the writes. A namespace that does not exist
+// yields no matches. A large namespace is searched by several goroutines (see
 // [WithParallelism] and [WithParallelThreshold]).
 func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error) {
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	if err := validNamespace(q.Namespace); err != nil {
+	if err := s.begin(ctx, q.Namespace); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -34,7 +34,7 @@ func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error)
 	if s.closed {
 		return nil, index.ErrClosed
 	}
-	if err := index.ValidateQuery(q, s.st.dimFor(q.Namespace)); err != nil {
+	if err := driver.ValidateQuery(q, s.st.dimFor(q.Namespace)); err != nil {
 		return nil, err
 	}
 	vec := q.Vector
@@ -59,9 +59,6 @@ func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error)
 	out := make([]index.Match, len(best))
 	for i, b := range best {
 		m := index.Match{ID: sp.ids[b.Index], Score: b.Score, Metadata: sp.meta[b.Index].Clone()}
-		if s.cfg.metric == index.Cosine {
-			m.Score = min(max(m.Score, -1), 1) // rounding may step just outside
-		}
 		if q.IncludeVectors {
 			m.Vector = slices.Clone(sp.vector(b.Index))
 		}
@@ -80,35 +77,37 @@ func (s *Store) search(ctx context.Context, sp *space, q []float32, k int, f ind
 		workers = min(s.cfg.workers, n)
 	}
 	if workers == 1 {
-		top := vecmath.NewTopK(k)
+		top := newTopK(k, sp.ids)
 		if err := s.scoreRange(ctx, sp, q, f, 0, n, top); err != nil {
 			return nil, err
 		}
-		return top.Sorted(), nil
+		return top.sorted(), nil
 	}
-	tops := make([]*vecmath.TopK, workers)
+	tops := make([]*topK, workers)
 	g, gctx := errgroup.WithContext(ctx)
 	for w := range workers {
 		lo, hi := n*w/workers, n*(w+1)/workers
-		tops[w] = vecmath.NewTopK(k)
+		tops[w] = newTopK(k, sp.ids)
 		g.Go(func() error { return s.scoreRange(gctx, sp, q, f, lo, hi, tops[w]) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	for _, t := range tops[1:] {
-		tops[0].Merge(t)
+		for _, x := range t.h {
+			tops[0].push(x)
+		}
 	}
-	return tops[0].Sorted(), nil
+	return tops[0].sorted(), nil
 }
 
 // scoreRange offers the records in slots [lo, hi) that f matches to top.
 // The filter is evaluated only for records that score well enough to enter.
-func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.Filter, lo, hi int, top *vecmath.TopK) error {
+func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.Filter, lo, hi int, top *topK) error {
 	var scores [searchBlock]float32
 	d := sp.dim
 	filtered := !f.IsZero()
-	threshold, full := top.Threshold()
+	threshold, full := top.threshold()
 	for start := lo; start < hi; start += searchBlock {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -120,7 +119,9 @@ func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.
 		case index.Cosine:
 			vecmath.DotRows(q, rows, out)
 			for i, x := range sp.inv[start : start+m] {
-				out[i] *= x
+				// Clamped before ranking, as rounding may step just
+				// outside [-1, 1], so that a clamped tie ranks by ID too.
+				out[i] = min(max(out[i]*x, -1), 1)
 			}
 		case index.DotProduct:
 			vecmath.DotRows(q, rows, out)
@@ -131,18 +132,106 @@ func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.
 			}
 		}
 		for i, score := range out {
-			// Slots rise within a range, so a tie with the worst kept item
-			// loses (TopK breaks ties by the smaller index). NaN, from
-			// overflowing sums, never enters.
-			if full && !(score > threshold) || score != score {
+			// A tie with the worst kept record may still enter, by its ID.
+			// NaN, from overflowing sums, never enters.
+			if full && score < threshold || score != score {
 				continue
 			}
 			if filtered && !f.Match(sp.meta[start+i]) {
 				continue
 			}
-			top.Push(start+i, score)
-			threshold, full = top.Threshold()
+			top.push(vecmath.Scored{Index: start + i, Score: score})
+			threshold, full = top.threshold()
 		}
 	}
 	return nil
+}
+
+// topK keeps the k best records of a namespace seen so far in a bounded
+// min-heap (the worst on top), ranked by score and then by ID, the smaller
+// first. Ranking ties by ID rather than by slot (as vecmath.TopK would)
+// makes results independent of where records sit, which depends on the
+// order of writes and deletes, and of how a query is split across
+// goroutines.
+type topK struct {
+	k   int
+	ids []string         // slot → ID, of the namespace searched
+	h   []vecmath.Scored // Index is a slot
+}
+
+func newTopK(k int, ids []string) *topK {
+	return &topK{k: max(k, 1), ids: ids, h: make([]vecmath.Scored, 0, min(k, 1<<16))}
+}
+
+// better reports whether a ranks before b.
+func (t *topK) better(a, b vecmath.Scored) bool {
+	if a.Score != b.Score {
+		return a.Score > b.Score
+	}
+	return t.ids[a.Index] < t.ids[b.Index]
+}
+
+// threshold returns the worst score kept and whether the heap is full; a
+// record scoring below it cannot enter.
+func (t *topK) threshold() (float32, bool) {
+	if len(t.h) < t.k {
+		return 0, false
+	}
+	return t.h[0].Score, true
+}
+
+// push offers a record.
+func (t *topK) push(x vecmath.Scored) {
+	if len(t.h) < t.k {
+		t.h = append(t.h, x)
+		t.up(len(t.h) - 1)
+		return
+	}
+	if t.better(x, t.h[0]) {
+		t.h[0] = x
+		t.down(0)
+	}
+}
+
+func (t *topK) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.better(t.h[p], t.h[i]) {
+			return
+		}
+		t.h[p], t.h[i] = t.h[i], t.h[p]
+		i = p
+	}
+}
+
+func (t *topK) down(i int) {
+	for {
+		worst, l := i, 2*i+1
+		if l < len(t.h) && t.better(t.h[worst], t.h[l]) {
+			worst = l
+		}
+		if r := l + 1; r < len(t.h) && t.better(t.h[worst], t.h[r]) {
+			worst = r
+		}
+		if worst == i {
+			return
+		}
+		t.h[i], t.h[worst] = t.h[worst], t.h[i]
+		i = worst
+	}
+}
+
+// sorted returns the kept records, best first.
+func (t *topK) sorted() []vecmath.Scored {
+	out := slices.Clone(t.h)
+	slices.SortFunc(out, func(a, b vecmath.Scored) int {
+		if t.better(a, b) {
+			return -1
+		}
+		if t.better(b, a) {
+			return 1
+		}
+		return 0
+	})
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 )
 
 // ErrLocked reports a directory that another open [Store] (in this process
@@ -39,7 +40,7 @@ var (
 // New returns a store that lives in memory only; its contents are lost when
 // it is closed or the process ends.
 func New(opts ...Option) (*Store, error) {
-	cfg, err := buildConfig(opts)
+	cfg, err := buildConfig(opts, false)
 	if err != nil {
 		return nil, err
 	}
@@ -53,10 +54,10 @@ func (s *Store) Metric() index.Metric { return s.cfg.metric }
 // its own.
 func (s *Store) Dimension() int { return s.cfg.dim }
 
-// begin checks what every call checks first: ctx, then whether the store is
-// closed.
-func (s *Store) begin(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
+// begin checks what every call checks first: ctx (neither nil nor done),
+// the namespace, then whether the store is closed.
+func (s *Store) begin(ctx context.Context, namespace string) error {
+	if err := driver.CheckCall(ctx, namespace); err != nil {
 		return err
 	}
 	s.mu.RLock()
@@ -68,17 +69,14 @@ func (s *Store) begin(ctx context.Context) error {
 	return nil
 }
 
-// Upsert validates recs (see [index.ValidateRecords]) and writes them into
+// Upsert validates recs (see [driver.ValidateRecords]) and writes them into
 // namespace, replacing records with the same IDs. It writes nothing if one
 // record is bad and names it in an [*index.ItemError]. Under Cosine a vector
 // of zeros is [index.ErrInvalidVector]. On a persistent store the records are
 // in the write-ahead log (and synced, with [WithSync]) before Upsert returns
 // nil.
 func (s *Store) Upsert(ctx context.Context, namespace string, recs []index.Record) error {
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	if err := validNamespace(namespace); err != nil {
+	if err := s.begin(ctx, namespace); err != nil {
 		return err
 	}
 	if len(recs) == 0 {
@@ -87,7 +85,7 @@ func (s *Store) Upsert(ctx context.Context, namespace string, recs []index.Recor
 	s.mu.RLock()
 	dim := s.st.dimFor(namespace)
 	s.mu.RUnlock()
-	valid, err := index.ValidateRecords(recs, dim)
+	valid, err := driver.ValidateRecords(recs, dim)
 	if err != nil {
 		return err
 	}
@@ -136,8 +134,9 @@ func (s *Store) commit(seq uint64) error {
 		return err
 	}
 	if s.log.wantsCompaction() {
-		// The write is durable already; a failed compaction leaves the log
-		// as it was and is retried later, so its error is not the caller's.
+		// The write is durable already, so a failed compaction is not this
+		// caller's error: the log keeps taking writes (or, if the failure
+		// left it stale, refuses them), and Close reports the failure.
 		_ = s.compact(true)
 	}
 	return nil
@@ -146,10 +145,7 @@ func (s *Store) commit(seq uint64) error {
 // Delete removes ids from namespace; missing IDs (invalid ones included,
 // since no record can have them) are ignored.
 func (s *Store) Delete(ctx context.Context, namespace string, ids []string) error {
-	if err := s.begin(ctx); err != nil {
-		return err
-	}
-	if err := validNamespace(namespace); err != nil {
+	if err := s.begin(ctx, namespace); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -194,10 +190,7 @@ func (s *Store) Delete(ctx context.Context, namespace string, ids []string) erro
 // the order of ids; missing IDs (invalid ones included, since no record can
 // have them) are left out, and an ID given twice is returned once.
 func (s *Store) Fetch(ctx context.Context, namespace string, ids []string) ([]index.Record, error) {
-	if err := s.begin(ctx); err != nil {
-		return nil, err
-	}
-	if err := validNamespace(namespace); err != nil {
+	if err := s.begin(ctx, namespace); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
@@ -242,11 +235,7 @@ const scanPage = 256
 // store end the sequence with an error.
 func (s *Store) Scan(ctx context.Context, namespace string, f index.Filter) iter.Seq2[index.Record, error] {
 	return func(yield func(index.Record, error) bool) {
-		if err := s.begin(ctx); err != nil {
-			yield(index.Record{}, err)
-			return
-		}
-		if err := validNamespace(namespace); err != nil {
+		if err := s.begin(ctx, namespace); err != nil {
 			yield(index.Record{}, err)
 			return
 		}
@@ -293,10 +282,7 @@ func (s *Store) Scan(ctx context.Context, namespace string, f index.Filter) iter
 
 // Count returns the number of records in namespace (0 if it does not exist).
 func (s *Store) Count(ctx context.Context, namespace string) (int, error) {
-	if err := s.begin(ctx); err != nil {
-		return 0, err
-	}
-	if err := validNamespace(namespace); err != nil {
+	if err := s.begin(ctx, namespace); err != nil {
 		return 0, err
 	}
 	s.mu.RLock()
@@ -313,7 +299,7 @@ func (s *Store) Count(ctx context.Context, namespace string) (int, error) {
 // Namespaces returns the names of the namespaces that hold records, sorted.
 // A namespace exists from its first Upsert until its last record is deleted.
 func (s *Store) Namespaces(ctx context.Context) ([]string, error) {
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, ""); err != nil { // "" is always a valid namespace
 		return nil, err
 	}
 	s.mu.RLock()
@@ -336,7 +322,7 @@ func (s *Store) Namespaces(ctx context.Context) ([]string, error) {
 // (queries too, once a write is waiting). On an in-memory store it does
 // nothing.
 func (s *Store) Compact(ctx context.Context) error {
-	if err := s.begin(ctx); err != nil {
+	if err := s.begin(ctx, ""); err != nil { // "" is always a valid namespace
 		return err
 	}
 	if s.log == nil {
@@ -355,8 +341,11 @@ func (s *Store) compact(auto bool) error {
 }
 
 // Close releases the store. A persistent store syncs and closes its log and
-// unlocks its directory. Every later call returns [index.ErrClosed]; Close
-// itself may be called again and then returns nil.
+// unlocks its directory; it returns an error if the log failed earlier (so
+// that writes were refused) or if the last compaction failed (automatic or
+// not, and even when later writes succeeded), so that a full disk is not
+// missed. Every later call returns [index.ErrClosed]; Close itself may be
+// called again and then returns nil.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -69,26 +69,40 @@ func requireSameRecords(t *testing.T, want []index.Record, got map[string]index.
 	}
 }
 
+// TestOptionsValidation gives each option a bad value, and New the options
+// of persistent stores: the constructor fails with an error wrapping
+// index.ErrInvalidArgument that names the option.
 func TestOptionsValidation(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name string
-		opt  memory.Option
+		name    string
+		opt     memory.Option
+		message string // in the error
+		openOK  bool   // Open accepts it, New does not
 	}{
-		{"unknown metric", memory.WithMetric(index.Metric(7))},
-		{"negative dimension", memory.WithDimension(-1)},
-		{"negative compaction threshold", memory.WithCompactionThreshold(-1)},
-		{"zero parallelism", memory.WithParallelism(0)},
-		{"zero parallel threshold", memory.WithParallelThreshold(0)},
+		{"unknown metric", memory.WithMetric(index.Metric(7)), "memory.WithMetric", false},
+		{"negative dimension", memory.WithDimension(-1), "memory.WithDimension(-1)", false},
+		{"negative compaction threshold", memory.WithCompactionThreshold(-1), "memory.WithCompactionThreshold", false},
+		{"zero parallelism", memory.WithParallelism(0), "memory.WithParallelism(0)", false},
+		{"zero parallel threshold", memory.WithParallelThreshold(0), "memory.WithParallelThreshold(0)", false},
+		{"nil option", nil, "memory option 0 is nil", false},
+		{"WithSync for New", memory.WithSync(false), "memory.WithSync applies to a persistent store (Open), not to New", true},
+		{"WithCompactionThreshold for New", memory.WithCompactionThreshold(1 << 20), "memory.WithCompactionThreshold applies", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := memory.New(tt.opt)
 			assert.ErrorIs(t, err, index.ErrInvalidArgument)
-			dir := t.TempDir()
-			_, err = memory.Open(t.Context(), dir, tt.opt)
+			assert.ErrorContains(t, err, tt.message)
+			s, err := memory.Open(t.Context(), t.TempDir(), tt.opt)
+			if tt.openOK {
+				require.NoError(t, err)
+				require.NoError(t, s.Close())
+				return
+			}
 			assert.ErrorIs(t, err, index.ErrInvalidArgument)
+			assert.ErrorContains(t, err, tt.message)
 		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
 )
 
 // Files of a persistent store's directory.
@@ -29,6 +30,7 @@ const (
 //
 // Lock order: Store.mu, then syncMu, then mu.
 type wal struct {
+	fs        fileSystem
 	dir       string
 	sync      bool
 	compactAt int64
@@ -36,14 +38,15 @@ type wal struct {
 	syncMu sync.Mutex
 	synced uint64 // writes known durable; guarded by syncMu
 
-	mu       sync.Mutex
-	f        *os.File
-	hdr      fileHeader
-	size     int64  // bytes in the log
-	appended uint64 // writes appended so far
-	failed   error  // sticky: once set, no write is accepted
-	snapSize int64  // size of the last snapshot
-	nextTry  int64  // after a failed compaction, the size to wait for
+	mu         sync.Mutex
+	f          file // opened by its own name, so that errors name it
+	hdr        fileHeader
+	size       int64  // bytes in the log; the next entry goes here
+	appended   uint64 // writes appended so far
+	failed     error  // sticky: once set, no write is accepted
+	compactErr error  // why the last compaction failed; nil after one succeeds
+	snapSize   int64  // size of the last snapshot
+	nextTry    int64  // after a failed compaction, the size to wait for
 }
 
 func (w *wal) path() string { return filepath.Join(w.dir, logName) }
@@ -60,13 +63,13 @@ func (w *wal) append(frame []byte) (uint64, error) {
 	if w.failed != nil {
 		return 0, w.failure()
 	}
-	n, err := w.f.Write(frame)
+	n, err := w.f.WriteAt(frame, w.size)
 	w.size += int64(n)
 	if err != nil {
 		// The log may now end in part of an entry; a later entry after it
 		// would read as corruption, so no more writes go in.
 		w.failed = err
-		return 0, fmt.Errorf("memory: append to %s: %w", w.path(), err)
+		return 0, fmt.Errorf("memory: append to the write-ahead log: %w", err)
 	}
 	w.appended++
 	return w.appended, nil
@@ -93,7 +96,7 @@ func (w *wal) commit(seq uint64) error {
 		w.mu.Lock()
 		w.failed = err
 		w.mu.Unlock()
-		return fmt.Errorf("memory: sync %s: %w", w.path(), err)
+		return fmt.Errorf("memory: sync the write-ahead log: %w", err)
 	}
 	w.synced = target
 	return nil
@@ -111,9 +114,10 @@ func (w *wal) wantsLocked() bool {
 	return w.failed == nil && w.compactAt > 0 && w.size >= w.compactAt && w.size >= w.snapSize && w.size >= w.nextTry
 }
 
-// compact writes st as the next snapshot and starts an empty log. The caller
+// compact writes st as the next snapshot and empties the log. The caller
 // holds the store's lock (read or write), so no write is appended meanwhile.
-// If auto, it does nothing unless wantsCompaction still holds.
+// If auto, it does nothing unless wantsCompaction still holds. A failure is
+// remembered for close to report.
 func (w *wal) compact(st *state, auto bool) error {
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
@@ -125,59 +129,117 @@ func (w *wal) compact(st *state, auto bool) error {
 	if auto && !w.wantsLocked() {
 		return nil
 	}
-	h := w.hdr
-	h.gen++
-	snapSize, err := writeSnapshotFile(w.dir, h, st)
-	if err != nil {
-		w.nextTry = 2 * w.size
-		return err
+	w.compactErr = w.compactLocked(st)
+	if w.compactErr != nil {
+		return fmt.Errorf("memory: compact: %w", w.compactErr)
 	}
-	// The snapshot holds everything logged so far; from here the old log is
-	// stale (its generation is older) and a new one must take its place.
-	f, err := createLog(w.dir, h)
-	if err != nil {
-		w.failed = err
-		return fmt.Errorf("memory: start a new log after a snapshot: %w", err)
-	}
-	_ = w.f.Close() // superseded: every write in it is in the snapshot
-	w.f, w.hdr, w.size, w.snapSize, w.nextTry = f, h, fileHeaderSize, snapSize, 0
-	w.synced = w.appended
 	return nil
 }
 
-// close syncs and closes the log.
+// compactLocked does compact's work. Every step keeps the directory
+// loadable with every write appended so far, whichever step fails or is the
+// last before a crash:
+//
+//  1. The snapshot of the next generation is written to a temporary file,
+//     synced and renamed into place, and the directory synced. Until the
+//     rename, the old snapshot and the log hold everything; a failure here
+//     changes nothing, and the log keeps taking writes.
+//  2. From the rename on, the log is stale: its generation is older than
+//     the snapshot's, so Open ignores it (every entry in it is in the
+//     snapshot), and it must take no more writes until it is reset. It is
+//     reset in place (see resetLog), which needs no new disk space: a
+//     compaction that found room for the snapshot on a nearly full disk
+//     finishes, and so does a reopen on the disk still full. If the reset
+//     fails, writes are refused until the store is reopened, and Open
+//     resets the log again.
+func (w *wal) compactLocked(st *state) error {
+	h := w.hdr
+	h.gen++
+	snapSize, renamed, err := writeSnapshotFile(w.fs, w.dir, h, st)
+	if err != nil && !renamed {
+		w.nextTry = 2 * w.size // retry automatically once the log has doubled
+		return err
+	}
+	if err != nil {
+		// The snapshot is in place but may not be durable (syncing the
+		// directory failed): the log cannot be emptied, and a write
+		// appended to it now would be ignored as stale after a reopen.
+		w.failed = err
+		return err
+	}
+	// The snapshot is durable and holds every write appended so far.
+	w.synced = w.appended
+	if err := resetLog(w.f, h); err != nil {
+		w.failed = fmt.Errorf("reset the log after a snapshot: %w", err)
+		return w.failed
+	}
+	w.hdr, w.size, w.snapSize, w.nextTry = h, fileHeaderSize, snapSize, 0
+	return nil
+}
+
+// resetLog empties a stale log in place and gives it the header h, in an
+// order that leaves a loadable log after a crash at any step: cut the log to
+// its header (whose generation, older than the snapshot's, still marks it
+// stale), sync, then overwrite the header and sync again. A crash while the
+// header is overwritten can leave a damaged header on a log of no entries,
+// which Open also takes for stale. It needs no disk space beyond the block
+// the header already has.
+func resetLog(f file, h fileHeader) error {
+	if err := f.Truncate(fileHeaderSize); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(appendFileHeader(nil, walMagic, h), 0); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+// close syncs and closes the log. It reports a failure of the log that
+// refused writes, or else of the last compaction, even though the caller
+// has seen it (or, for an automatic compaction, has not).
 func (w *wal) close() error {
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var errs []error
+	switch {
+	case w.failed != nil:
+		errs = append(errs, fmt.Errorf("the write-ahead log %s failed, so writes after it were refused: %w", w.path(), w.failed))
+	case w.compactErr != nil:
+		errs = append(errs, fmt.Errorf("the last compaction failed: %w", w.compactErr))
+	}
 	if w.failed == nil {
 		if err := w.f.Sync(); err != nil {
-			errs = append(errs, fmt.Errorf("sync %s: %w", w.path(), err))
+			errs = append(errs, err)
 		}
 	}
 	if err := w.f.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("close %s: %w", w.path(), err))
+		errs = append(errs, err)
 	}
 	w.synced = w.appended
 	return errors.Join(errs...)
 }
 
 // writeSnapshotFile writes st to a temporary file, syncs it and renames it
-// over the snapshot, so that the snapshot is always whole. It returns the
-// snapshot's size.
-func writeSnapshotFile(dir string, h fileHeader, st *state) (int64, error) {
+// over the snapshot, so that the snapshot is always whole; then it syncs the
+// directory. It returns the snapshot's size, and whether the rename
+// happened (with an error, the new snapshot is in place but maybe not
+// durable).
+func writeSnapshotFile(fsys fileSystem, dir string, h fileHeader, st *state) (size int64, renamed bool, err error) {
 	path := filepath.Join(dir, snapName)
 	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return 0, fmt.Errorf("memory: snapshot: %w", err)
+		return 0, false, fmt.Errorf("write snapshot: %w", err)
 	}
-	fail := func(err error) (int64, error) {
+	fail := func(err error) (int64, bool, error) {
 		_ = f.Close()
-		_ = os.Remove(tmp)
-		return 0, fmt.Errorf("memory: write snapshot %s: %w", tmp, err)
+		_ = fsys.Remove(tmp)
+		return 0, false, fmt.Errorf("write snapshot: %w", err)
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	if err := writeSnapshot(bw, h, st); err != nil {
@@ -194,57 +256,64 @@ func writeSnapshotFile(dir string, h fileHeader, st *state) (int64, error) {
 		return fail(err)
 	}
 	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return 0, fmt.Errorf("memory: write snapshot %s: %w", tmp, err)
+		_ = fsys.Remove(tmp)
+		return 0, false, fmt.Errorf("write snapshot: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return 0, fmt.Errorf("memory: snapshot: %w", err)
+	if err := fsys.Rename(tmp, path); err != nil {
+		_ = fsys.Remove(tmp)
+		return 0, false, fmt.Errorf("write snapshot: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
-		return 0, err
+	if err := syncDir(fsys, dir); err != nil {
+		return 0, true, fmt.Errorf("write snapshot: %w", err)
 	}
-	return fi.Size(), nil
+	return fi.Size(), true, nil
 }
 
-// createLog atomically replaces the log with an empty one and returns it
-// open for appending.
-func createLog(dir string, h fileHeader) (*os.File, error) {
+// createLog creates an empty log in a directory that has none: it writes the
+// header to a temporary file, syncs it and renames it into place (so that a
+// crash never leaves a log cut inside its header), and returns the log
+// opened under its own name for reading and writing.
+func createLog(fsys fileSystem, dir string, h fileHeader) (file, error) {
 	path := filepath.Join(dir, logName)
 	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("memory: create log: %w", err)
+		return nil, fmt.Errorf("create the write-ahead log: %w", err)
 	}
-	_, err = f.Write(appendFileHeader(nil, walMagic, h))
+	_, err = f.WriteAt(appendFileHeader(nil, walMagic, h), 0)
 	if err == nil {
 		err = f.Sync()
 	}
-	if err == nil {
-		err = os.Rename(tmp, path)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = fsys.Rename(tmp, path)
 	}
 	if err != nil {
-		_ = f.Close()
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("memory: create log %s: %w", path, err)
+		_ = fsys.Remove(tmp)
+		return nil, fmt.Errorf("create the write-ahead log: %w", err)
+	}
+	if err := syncDir(fsys, dir); err != nil {
+		return nil, fmt.Errorf("create the write-ahead log: %w", err)
+	}
+	if f, err = fsys.OpenFile(path, os.O_RDWR, 0); err != nil {
+		return nil, fmt.Errorf("open the new write-ahead log: %w", err)
 	}
 	return f, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(fsys fileSystem, dir string) error {
+	d, err := fsys.OpenFile(dir, os.O_RDONLY, 0)
 	if err != nil {
-		return fmt.Errorf("memory: sync directory: %w", err)
+		return fmt.Errorf("sync directory: %w", err)
 	}
 	err = d.Sync()
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("memory: sync directory %s: %w", dir, err)
+		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
 }
@@ -254,21 +323,26 @@ func syncDir(dir string) error {
 // write-ahead log. A final log entry that a crash cut short (so it was never
 // acknowledged) is dropped; any other damage fails with a [*CorruptError]
 // (wrapping [index.ErrCorrupt]) that names the file and offset. The store
-// locks dir until Close; a second Open of it fails with [ErrLocked].
+// locks dir until Close; a second Open of it fails with [ErrLocked]. Open
+// needs no free disk space for a directory that holds a log, so a store
+// reopens on a full disk.
 //
 // The directory remembers the store's metric and dimension: without
 // [WithMetric] or [WithDimension] Open uses the stored ones, and with
 // different ones it fails with [index.ErrInvalidArgument].
 func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
-	if err := ctx.Err(); err != nil {
+	if ctx == nil {
+		return nil, fmt.Errorf("%w: memory.Open: nil context", index.ErrInvalidArgument)
+	}
+	if err := driver.ContextError(ctx); err != nil {
 		return nil, err
 	}
-	cfg, err := buildConfig(opts)
+	cfg, err := buildConfig(opts, true)
 	if err != nil {
 		return nil, err
 	}
 	if dir == "" {
-		return nil, fmt.Errorf("memory: %w: empty directory name", index.ErrInvalidArgument)
+		return nil, fmt.Errorf("%w: memory.Open: empty directory name", index.ErrInvalidArgument)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("memory: open: %w", err)
@@ -287,8 +361,8 @@ func Open(ctx context.Context, dir string, opts ...Option) (*Store, error) {
 }
 
 // openExisting opens path if it exists; f is nil if it does not.
-func openExisting(path string, flag int) (f *os.File, size int64, err error) {
-	f, err = os.OpenFile(path, flag, 0)
+func openExisting(fsys fileSystem, path string, flag int) (f file, size int64, err error) {
+	f, err = fsys.OpenFile(path, flag, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil
 	}
@@ -304,20 +378,21 @@ func openExisting(path string, flag int) (f *os.File, size int64, err error) {
 }
 
 func load(ctx context.Context, dir string, cfg config) (_ *Store, err error) {
+	fsys := cfg.fs
 	snapPath, logPath := filepath.Join(dir, snapName), filepath.Join(dir, logName)
 	for _, p := range []string{snapPath + tmpSuffix, logPath + tmpSuffix} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("memory: remove leftover %s: %w", p, err)
 		}
 	}
-	snapF, snapSize, err := openExisting(snapPath, os.O_RDONLY)
+	snapF, snapSize, err := openExisting(fsys, snapPath, os.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
 	if snapF != nil {
 		defer snapF.Close()
 	}
-	logF, logSize, err := openExisting(logPath, os.O_RDWR|os.O_APPEND)
+	logF, logSize, err := openExisting(fsys, logPath, os.O_RDWR)
 	if err != nil {
 		return nil, err
 	}
@@ -334,8 +409,18 @@ func load(ctx context.Context, dir string, cfg config) (_ *Store, err error) {
 			return nil, err
 		}
 	}
+	stale := false // the log holds nothing the snapshot lacks
 	if logF != nil {
-		if logHdr, err = readHeader(io.NewSectionReader(logF, 0, logSize), logPath, walMagic, logSize); err != nil {
+		logHdr, err = readHeader(io.NewSectionReader(logF, 0, logSize), logPath, walMagic, logSize)
+		var ce *CorruptError
+		switch {
+		case err == nil:
+		case errors.As(err, &ce) && snapF != nil && logSize == fileHeaderSize:
+			// A damaged header and no entries: what a crash while
+			// resetLog overwrites the header can leave. Nothing is lost
+			// by resetting it again.
+			stale = true
+		default:
 			return nil, err
 		}
 	}
@@ -357,18 +442,24 @@ func load(ctx context.Context, dir string, cfg config) (_ *Store, err error) {
 		}
 		gen = snapHdr.gen
 	}
+	hdr := fileHeader{metric: cfg.metric, dim: cfg.dim, gen: gen}
 	logEnd := int64(fileHeaderSize)
-	if logF != nil && logHdr.gen < gen {
-		// Left by a compaction that stopped between writing the snapshot
-		// and starting the new log: every entry is in the snapshot.
-		_ = logF.Close()
-		logF = nil
-	}
-	if logF != nil {
-		if logHdr.gen > gen {
-			return nil, &CorruptError{File: logPath, Offset: 0, Reason: fmt.Sprintf(
-				"log generation %d follows snapshot generation %d: the snapshot it continues is missing", logHdr.gen, gen)}
+	switch {
+	case logF == nil:
+		if logF, err = createLog(fsys, dir, hdr); err != nil {
+			return nil, fmt.Errorf("memory: open: %w", err)
 		}
+	case stale || logHdr.gen < gen:
+		// Left by a compaction that stopped after renaming the snapshot
+		// into place: every entry is in the snapshot. Reset in place, as
+		// the compaction would have, which needs no free space.
+		if err := resetLog(logF, hdr); err != nil {
+			return nil, fmt.Errorf("memory: open: reset the stale write-ahead log: %w", err)
+		}
+	case logHdr.gen > gen:
+		return nil, &CorruptError{File: logPath, Offset: 0, Reason: fmt.Sprintf(
+			"log generation %d follows snapshot generation %d: the snapshot it continues is missing", logHdr.gen, gen)}
+	default:
 		if _, logEnd, err = replayLog(ctx, io.NewSectionReader(logF, 0, logSize), logPath, logSize, st); err != nil {
 			return nil, err
 		}
@@ -376,26 +467,23 @@ func load(ctx context.Context, dir string, cfg config) (_ *Store, err error) {
 			// A torn final entry: never acknowledged, so cut it off
 			// before appending after it.
 			if err := logF.Truncate(logEnd); err != nil {
-				return nil, fmt.Errorf("memory: cut torn entry from %s: %w", logPath, err)
+				return nil, fmt.Errorf("memory: open: cut a torn entry: %w", err)
 			}
 			if err := logF.Sync(); err != nil {
-				return nil, fmt.Errorf("memory: sync %s: %w", logPath, err)
+				return nil, fmt.Errorf("memory: open: %w", err)
 			}
-		}
-	} else {
-		if logF, err = createLog(dir, fileHeader{metric: cfg.metric, dim: cfg.dim, gen: gen}); err != nil {
-			return nil, err
 		}
 	}
 	return &Store{
 		cfg: cfg,
 		st:  st,
 		log: &wal{
+			fs:        fsys,
 			dir:       dir,
 			sync:      cfg.sync,
 			compactAt: cfg.compactAt,
 			f:         logF,
-			hdr:       fileHeader{metric: cfg.metric, dim: cfg.dim, gen: gen},
+			hdr:       hdr,
 			size:      logEnd,
 			snapSize:  snapSize,
 		},
