@@ -78,6 +78,15 @@
 // cannot tell); with it, round 1 reaches 0.93. The guard catches a reranker
 // that contradicts the marks (see the tests).
 //
+// # Options and metric
+//
+// [NewSession] and [Resume] take the same [Option]s, each named With… and
+// documenting its default; a bad value is an error naming the option. The
+// session scores with the store's own metric, which it asks through
+// [index.StoreMetric]; [WithMetric] is needed only for a store that does
+// not report one (then index.Cosine is assumed), and contradicting the
+// store's metric is an error naming both.
+//
 // # Metrics
 //
 // Each [Round] records the items shown and, as marks arrive, how many were
@@ -86,12 +95,17 @@
 //
 // # Errors
 //
-// Errors wrap sentinels, so test them with errors.Is:
+// Error texts name the package once, then the item and the reason
+// ("feedback: WithCandidates: 0 out of range [1, 10000]"); they wrap
+// sentinels, so test them with errors.Is:
 //   - [ErrUnknownID] (and index.ErrNotFound): a mark on an ID the namespace
 //     does not hold, or a resumed mark whose record is gone; the message
 //     names every such ID.
 //   - [ErrInvalidOption] (and index.ErrInvalidArgument): a bad option, a
-//     bad k or n, or a bad Logistic field.
+//     WithMetric that contradicts the store's, a nil store, a bad k or n,
+//     or a bad Logistic field.
+//   - index.ErrInvalidArgument: a nil context, or a nil reader given to
+//     Resume.
 //   - [ErrInvalidMarks] (and index.ErrInvalidArgument): vectors a
 //     reranker cannot fit (none, of different lengths, or NaN/Inf).
 //   - [ErrBadSession]: data given to Resume that is not a saved session,

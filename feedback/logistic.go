@@ -2,9 +2,9 @@ package feedback
 
 import (
 	"context"
-	"fmt"
 	"math"
 
+	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
@@ -69,19 +69,22 @@ type Logistic struct {
 // Fit fits the model to the marks. See [Reranker] for the errors; a bad
 // field of l is an [ErrInvalidOption] error.
 func (l *Logistic) Fit(ctx context.Context, relevant, notRelevant [][]float32) error {
+	if ctx == nil {
+		return errorf(index.ErrInvalidArgument, "Logistic.Fit: nil context")
+	}
 	lam := l.L2
 	switch {
 	case lam == 0:
 		lam = DefaultL2
 	case lam < 0 || math.IsNaN(lam) || math.IsInf(lam, 0):
-		return fmt.Errorf("%w: logistic L2 %v is not a finite number ≥ 0", ErrInvalidOption, l.L2)
+		return errorf(ErrInvalidOption, "Logistic.L2: %v is not a finite number ≥ 0", l.L2)
 	}
 	maxIter := l.MaxIterations
 	switch {
 	case maxIter == 0:
 		maxIter = DefaultMaxIterations
 	case maxIter < 0:
-		return fmt.Errorf("%w: logistic MaxIterations %d < 0", ErrInvalidOption, maxIter)
+		return errorf(ErrInvalidOption, "Logistic.MaxIterations: %d < 0", maxIter)
 	}
 	dim, err := checkMarks(relevant, notRelevant)
 	if err != nil {

@@ -1,7 +1,6 @@
 package feedback
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/shoalhq/shoal/embedding"
@@ -36,6 +35,7 @@ type Option func(*config) error
 type config struct {
 	newReranker   func() Reranker
 	metric        index.Metric
+	metricSet     bool
 	agg           search.Aggregation
 	encoder       embedding.Encoder
 	filter        index.Filter
@@ -79,23 +79,26 @@ func buildConfig(opts []Option) (config, error) {
 func WithReranker(newReranker func() Reranker) Option {
 	return func(c *config) error {
 		if newReranker == nil {
-			return fmt.Errorf("%w: nil reranker constructor", ErrInvalidOption)
+			return errorf(ErrInvalidOption, "WithReranker: nil constructor")
 		}
 		c.newReranker = newReranker
 		return nil
 	}
 }
 
-// WithMetric tells the session the namespace's metric, which must be the
-// store's. Under Cosine the session scales every vector to unit length
-// before the reranker sees it, so that the reranker's ranking and the
-// store's agree. Default: index.Cosine.
+// WithMetric states the namespace's metric. Under Cosine the session
+// scales every vector to unit length before the reranker sees it, so that
+// the reranker's ranking and the store's agree. Default: the store's own
+// metric when the store reports it (it implements [index.Metricer], as
+// every store of this module does), else index.Cosine. A metric that
+// contradicts the store's is an error naming both, so WithMetric is needed
+// only for a store that does not report its metric.
 func WithMetric(m index.Metric) Option {
 	return func(c *config) error {
 		if !m.Valid() {
-			return fmt.Errorf("%w: metric %v", ErrInvalidOption, m)
+			return errorf(ErrInvalidOption, "WithMetric: unknown metric %v", m)
 		}
-		c.metric = m
+		c.metric, c.metricSet = m, true
 		return nil
 	}
 }
@@ -106,7 +109,7 @@ func WithMetric(m index.Metric) Option {
 func WithAggregation(a search.Aggregation) Option {
 	return func(c *config) error {
 		if !a.Valid() {
-			return fmt.Errorf("%w: aggregation %v", ErrInvalidOption, a)
+			return errorf(ErrInvalidOption, "WithAggregation: unknown aggregation %v", a)
 		}
 		c.agg = a
 		return nil
@@ -119,7 +122,7 @@ func WithAggregation(a search.Aggregation) Option {
 func WithEncoder(e embedding.Encoder) Option {
 	return func(c *config) error {
 		if e == nil {
-			return fmt.Errorf("%w: nil encoder", ErrInvalidOption)
+			return errorf(ErrInvalidOption, "WithEncoder: nil encoder")
 		}
 		c.encoder = e
 		return nil
@@ -132,7 +135,7 @@ func WithEncoder(e embedding.Encoder) Option {
 func WithFilter(f index.Filter) Option {
 	return func(c *config) error {
 		if err := f.Validate(); err != nil {
-			return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+			return errorf(ErrInvalidOption, "WithFilter: %w", err)
 		}
 		c.filter = f
 		return nil
@@ -147,7 +150,7 @@ func WithFilter(f index.Filter) Option {
 func WithCandidates(n int) Option {
 	return func(c *config) error {
 		if n < 1 || n > index.MaxTopK {
-			return fmt.Errorf("%w: candidates %d out of range [1, %d]", ErrInvalidOption, n, index.MaxTopK)
+			return errorf(ErrInvalidOption, "WithCandidates: %d out of range [1, %d]", n, index.MaxTopK)
 		}
 		c.candidates = n
 		return nil
@@ -164,7 +167,7 @@ func WithCandidates(n int) Option {
 func WithScanThreshold(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
-			return fmt.Errorf("%w: scan threshold %d < 0", ErrInvalidOption, n)
+			return errorf(ErrInvalidOption, "WithScanThreshold: %d < 0", n)
 		}
 		c.scanThreshold = n
 		return nil
@@ -189,7 +192,7 @@ func WithScanThreshold(n int) Option {
 func WithBackground(n int) Option {
 	return func(c *config) error {
 		if n < 0 || n > BackgroundScanLimit {
-			return fmt.Errorf("%w: background %d out of range [0, %d]", ErrInvalidOption, n, BackgroundScanLimit)
+			return errorf(ErrInvalidOption, "WithBackground: %d out of range [0, %d]", n, BackgroundScanLimit)
 		}
 		c.background = n
 		return nil
@@ -218,7 +221,7 @@ func WithGuard(on bool) Option {
 func WithGuardMargin(m float64) Option {
 	return func(c *config) error {
 		if math.IsNaN(m) || m < 0 || m > 1 {
-			return fmt.Errorf("%w: guard margin %v not in [0, 1]", ErrInvalidOption, m)
+			return errorf(ErrInvalidOption, "WithGuardMargin: %v not in [0, 1]", m)
 		}
 		c.margin = m
 		return nil

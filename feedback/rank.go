@@ -37,8 +37,11 @@ const rrfConstant = 60
 // k must be 1 to index.MaxTopK. A cancelled ctx ends the call with its
 // error and records no round.
 func (s *Session) Results(ctx context.Context, k int) ([]Result, error) {
+	if ctx == nil {
+		return nil, errorf(index.ErrInvalidArgument, "Results: nil context")
+	}
 	if k < 1 || k > index.MaxTopK {
-		return nil, fmt.Errorf("%w: k %d out of range [1, %d]", ErrInvalidOption, k, index.MaxTopK)
+		return nil, errorf(ErrInvalidOption, "Results: k %d out of range [1, %d]", k, index.MaxTopK)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -105,8 +108,11 @@ func (s *Session) Results(ctx context.Context, k int) ([]Result, error) {
 // the similarity's rankings, see [WithCandidates]). n must be 1 to
 // index.MaxTopK.
 func (s *Session) Suggest(ctx context.Context, n int) ([]Result, error) {
+	if ctx == nil {
+		return nil, errorf(index.ErrInvalidArgument, "Suggest: nil context")
+	}
 	if n < 1 || n > index.MaxTopK {
-		return nil, fmt.Errorf("%w: n %d out of range [1, %d]", ErrInvalidOption, n, index.MaxTopK)
+		return nil, errorf(ErrInvalidOption, "Suggest: n %d out of range [1, %d]", n, index.MaxTopK)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -306,7 +312,7 @@ func (s *Session) loadBackground(ctx context.Context) (*background, error) {
 		if len(bg.ids) > 0 {
 			recs, err := s.store.Fetch(ctx, s.namespace, bg.ids)
 			if err != nil {
-				return nil, fmt.Errorf("feedback: fetch background sample from namespace %q: %w", s.namespace, err)
+				return nil, errorf(nil, "fetch background sample from namespace %q: %w", s.namespace, err)
 			}
 			for _, r := range recs {
 				out.ids = append(out.ids, r.ID)
@@ -318,7 +324,7 @@ func (s *Session) loadBackground(ctx context.Context) (*background, error) {
 		n, seen := s.cfg.background, 0
 		for rec, err := range s.store.Scan(ctx, s.namespace, s.cfg.filter) {
 			if err != nil {
-				return nil, fmt.Errorf("feedback: sample the background of namespace %q: %w", s.namespace, err)
+				return nil, errorf(nil, "sample the background of namespace %q: %w", s.namespace, err)
 			}
 			if seen < n {
 				out.ids = append(out.ids, rec.ID)
@@ -506,10 +512,10 @@ func (s *Session) fitExamples(ctx context.Context, exs []example, skip int) (Rer
 	}
 	r := s.cfg.newReranker()
 	if r == nil {
-		return nil, 0, 0, fmt.Errorf("%w: the reranker constructor returned nil", ErrInvalidOption)
+		return nil, 0, 0, errorf(ErrInvalidOption, "WithReranker: the constructor returned nil")
 	}
 	if err := r.Fit(ctx, rel, nrel); err != nil {
-		return nil, 0, 0, fmt.Errorf("feedback: fit reranker on %d relevant and %d not-relevant vectors: %w", len(rel), len(nrel), err)
+		return nil, 0, 0, errorf(nil, "fit reranker on %d relevant and %d not-relevant vectors: %w", len(rel), len(nrel), err)
 	}
 	return r, len(rel), len(nrel), nil
 }
@@ -634,7 +640,7 @@ func (s *Session) similar(ctx context.Context, snap snapshot, k int) ([]Result, 
 	res, err := s.searcher.Search(ctx, s.bucket, search.WithTopK(k), search.WithExclude(snap.excluded...),
 		search.WithAggregation(s.cfg.agg), search.WithFilter(s.cfg.filter))
 	if err != nil {
-		return nil, fmt.Errorf("feedback: %w", err)
+		return nil, errorf(nil, "%w", err)
 	}
 	out := make([]Result, len(res))
 	for i, r := range res {
@@ -675,7 +681,7 @@ func (s *Session) reranked(ctx context.Context, bk *resolvedBucket, snap snapsho
 	}
 	clf := m.reranker.Score(vecs)
 	if len(clf) != len(cands) {
-		return nil, fmt.Errorf("feedback: the reranker returned %d scores for %d vectors", len(clf), len(cands))
+		return nil, errorf(nil, "the reranker returned %d scores for %d vectors", len(clf), len(cands))
 	}
 	key := clf
 	switch {
@@ -746,7 +752,7 @@ func (s *Session) scanPool(ctx context.Context, bk *resolvedBucket, snap snapsho
 	if c, ok := s.store.(index.Counter); ok {
 		n, err := c.Count(ctx, s.namespace)
 		if err != nil {
-			return nil, false, fmt.Errorf("feedback: count namespace %q: %w", s.namespace, err)
+			return nil, false, errorf(nil, "count namespace %q: %w", s.namespace, err)
 		}
 		if n > limit {
 			return nil, false, nil
@@ -755,7 +761,7 @@ func (s *Session) scanPool(ctx context.Context, bk *resolvedBucket, snap snapsho
 	seen := 0
 	for rec, err := range s.store.Scan(ctx, s.namespace, s.cfg.filter) {
 		if err != nil {
-			return nil, false, fmt.Errorf("feedback: scan namespace %q: %w", s.namespace, err)
+			return nil, false, errorf(nil, "scan namespace %q: %w", s.namespace, err)
 		}
 		if seen++; seen > limit {
 			return nil, false, nil
@@ -821,7 +827,7 @@ func (s *Session) gather(ctx context.Context, bk *resolvedBucket, snap snapshot,
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("feedback: gather candidates: %w", err)
+		return nil, errorf(nil, "gather candidates: %w", err)
 	}
 	seen := make(map[string]struct{}, len(lists[0])+len(lists[1]))
 	var out []candidate

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
@@ -44,23 +45,23 @@ type LinearReranker interface {
 // dimension.
 func checkMarks(relevant, notRelevant [][]float32) (int, error) {
 	if len(relevant)+len(notRelevant) == 0 {
-		return 0, fmt.Errorf("%w: no marked vectors", ErrInvalidMarks)
+		return 0, errorf(nil, "%w: no marked vectors", ErrInvalidMarks)
 	}
 	dim := -1
 	for c, set := range [2][][]float32{relevant, notRelevant} {
 		name := [2]string{"relevant", "not-relevant"}[c]
 		for i, v := range set {
 			if len(v) == 0 {
-				return 0, fmt.Errorf("%w: %s vector %d is empty", ErrInvalidMarks, name, i)
+				return 0, errorf(nil, "%w: %s vector %d is empty", ErrInvalidMarks, name, i)
 			}
 			if dim < 0 {
 				dim = len(v)
 			}
 			if len(v) != dim {
-				return 0, fmt.Errorf("%w: %s vector %d has %d dimensions, want %d", ErrInvalidMarks, name, i, len(v), dim)
+				return 0, errorf(nil, "%w: %s vector %d has %d dimensions, want %d", ErrInvalidMarks, name, i, len(v), dim)
 			}
 			if j := vecmath.Finite(v); j >= 0 {
-				return 0, fmt.Errorf("%w: %s vector %d has a NaN or infinite value at %d", ErrInvalidMarks, name, i, j)
+				return 0, errorf(nil, "%w: %s vector %d has a NaN or infinite value at %d", ErrInvalidMarks, name, i, j)
 			}
 		}
 	}
@@ -115,6 +116,9 @@ type Rocchio struct {
 
 // Fit computes the centroids. See [Reranker] for the errors.
 func (r *Rocchio) Fit(ctx context.Context, relevant, notRelevant [][]float32) error {
+	if ctx == nil {
+		return errorf(index.ErrInvalidArgument, "Rocchio.Fit: nil context")
+	}
 	dim, err := checkMarks(relevant, notRelevant)
 	if err != nil {
 		return err

@@ -98,7 +98,7 @@ func (s *Session) Save(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
 	if err := enc.Encode(out); err != nil {
-		return fmt.Errorf("feedback: save session: %w", err)
+		return errorf(nil, "save session: %w", err)
 	}
 	return nil
 }
@@ -111,26 +111,34 @@ func (s *Session) Save(w io.Writer) error {
 // another version, or inconsistent (a bad bucket or ID, an ID marked
 // twice) is an error wrapping [ErrBadSession].
 func Resume(ctx context.Context, r io.Reader, store index.VectorStore, opts ...Option) (*Session, error) {
+	switch {
+	case ctx == nil:
+		return nil, errorf(index.ErrInvalidArgument, "Resume: nil context")
+	case r == nil:
+		return nil, errorf(index.ErrInvalidArgument, "Resume: nil reader")
+	case store == nil:
+		return nil, errorf(ErrInvalidOption, "Resume: nil store")
+	}
 	var in savedSession
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadSession, err)
+		return nil, errorf(nil, "%w: %w", ErrBadSession, err)
 	}
 	if in.Version != SaveVersion {
-		return nil, fmt.Errorf("%w: format version %d, this version of Shoal reads %d", ErrBadSession, in.Version, SaveVersion)
+		return nil, errorf(nil, "%w: format version %d, this version of Shoal reads %d", ErrBadSession, in.Version, SaveVersion)
 	}
 	bucket := in.Bucket.bucket()
 	if err := bucket.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadSession, err)
+		return nil, errorf(nil, "%w: %w", ErrBadSession, err)
 	}
 	seen := make(map[string]bool, len(in.Marks))
 	ids := make([]string, len(in.Marks))
 	for i, m := range in.Marks {
 		if err := driver.ValidateID(m.ID); err != nil {
-			return nil, fmt.Errorf("%w: mark %d: %w", ErrBadSession, i, err)
+			return nil, errorf(nil, "%w: mark %d: %w", ErrBadSession, i, err)
 		}
 		if seen[m.ID] {
-			return nil, fmt.Errorf("%w: id %q is marked twice", ErrBadSession, m.ID)
+			return nil, errorf(nil, "%w: id %q is marked twice", ErrBadSession, m.ID)
 		}
 		seen[m.ID] = true
 		ids[i] = m.ID
@@ -138,22 +146,22 @@ func Resume(ctx context.Context, r io.Reader, store index.VectorStore, opts ...O
 	for i, r := range in.Rounds {
 		for _, id := range r.IDs {
 			if err := driver.ValidateID(id); err != nil {
-				return nil, fmt.Errorf("%w: round %d: %w", ErrBadSession, i, err)
+				return nil, errorf(nil, "%w: round %d: %w", ErrBadSession, i, err)
 			}
 		}
 		for _, auc := range []*float64{r.ClassifierAUC, r.SimilarityAUC} {
 			if auc != nil && !(*auc >= 0 && *auc <= 1) {
-				return nil, fmt.Errorf("%w: round %d: AUC %v not in [0, 1]", ErrBadSession, i, *auc)
+				return nil, errorf(nil, "%w: round %d: AUC %v not in [0, 1]", ErrBadSession, i, *auc)
 			}
 		}
 		if (r.ClassifierAUC == nil) != (r.SimilarityAUC == nil) {
-			return nil, fmt.Errorf("%w: round %d has one AUC of the two", ErrBadSession, i)
+			return nil, errorf(nil, "%w: round %d has one AUC of the two", ErrBadSession, i)
 		}
 	}
 	if in.Background != nil {
 		for _, id := range *in.Background {
 			if err := driver.ValidateID(id); err != nil {
-				return nil, fmt.Errorf("%w: background: %w", ErrBadSession, err)
+				return nil, errorf(nil, "%w: background: %w", ErrBadSession, err)
 			}
 		}
 	}
@@ -162,12 +170,12 @@ func Resume(ctx context.Context, r io.Reader, store index.VectorStore, opts ...O
 		if errors.Is(err, ErrInvalidOption) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %w", ErrBadSession, err)
+		return nil, errorf(nil, "%w: %w", ErrBadSession, err)
 	}
 	if len(ids) > 0 {
 		recs, err := store.Fetch(ctx, in.Namespace, ids)
 		if err != nil {
-			return nil, fmt.Errorf("feedback: fetch marked items from namespace %q: %w", in.Namespace, err)
+			return nil, errorf(nil, "fetch marked items from namespace %q: %w", in.Namespace, err)
 		}
 		vecs := make(map[string][]float32, len(recs))
 		for _, r := range recs {
@@ -180,7 +188,7 @@ func Resume(ctx context.Context, r io.Reader, store index.VectorStore, opts ...O
 			}
 		}
 		if len(missing) > 0 {
-			return nil, fmt.Errorf("%w: namespace %q has no record %s", ErrUnknownID, in.Namespace, strings.Join(missing, ", "))
+			return nil, errorf(nil, "%w: namespace %q has no record %s", ErrUnknownID, in.Namespace, strings.Join(missing, ", "))
 		}
 		for _, m := range in.Marks {
 			s.marks[m.ID] = &markEntry{relevant: m.Relevant, vec: vecs[m.ID]}

@@ -47,7 +47,7 @@ func (s Strategy) String() string {
 // MarshalText encodes the strategy by its name.
 func (s Strategy) MarshalText() ([]byte, error) {
 	if s < Similarity || s > Blend {
-		return nil, fmt.Errorf("feedback: unknown strategy %d", int(s))
+		return nil, errorf(nil, "unknown strategy %d", int(s))
 	}
 	return []byte(s.String()), nil
 }
@@ -60,7 +60,7 @@ func (s *Strategy) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("feedback: unknown strategy %q", b)
+	return errorf(nil, "unknown strategy %q", b)
 }
 
 // Mark is a user's judgement of one item.
@@ -158,15 +158,22 @@ type markEntry struct {
 // NewSession starts a session that looks for items like the bucket's in
 // namespace of store. The bucket is checked (see search.Bucket.Validate)
 // but not resolved: its IDs are fetched and its inputs embedded by the
-// first Results or Suggest. Options configure the reranker, the metric, the
-// retrieval and the guard; see their defaults.
+// first Results or Suggest. Options configure the reranker, the metric (the
+// store's by default, see [WithMetric]), the retrieval and the guard; see
+// their defaults.
 func NewSession(store index.VectorStore, namespace string, bucket search.Bucket, opts ...Option) (*Session, error) {
 	if store == nil {
-		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+		return nil, errorf(ErrInvalidOption, "NewSession: nil store")
 	}
 	cfg, err := buildConfig(opts)
 	if err != nil {
 		return nil, err
+	}
+	if m, ok := index.StoreMetric(store); ok {
+		if cfg.metricSet && cfg.metric != m {
+			return nil, errorf(ErrInvalidOption, "WithMetric(%v) contradicts the store's metric %v", cfg.metric, m)
+		}
+		cfg.metric = m
 	}
 	if err := bucket.Validate(); err != nil {
 		return nil, err
@@ -196,6 +203,9 @@ func (s *Session) Bucket() search.Bucket { return cloneBucket(s.bucket) }
 // record of the namespace; its vector is fetched now. An unknown ID is an
 // error wrapping [ErrUnknownID] (and index.ErrNotFound) that names it.
 func (s *Session) Mark(ctx context.Context, id string, relevant bool) error {
+	if ctx == nil {
+		return errorf(index.ErrInvalidArgument, "Mark: nil context")
+	}
 	return s.MarkAll(ctx, Mark{ID: id, Relevant: relevant})
 }
 
@@ -203,6 +213,9 @@ func (s *Session) Mark(ctx context.Context, id string, relevant bool) error {
 // an ID is invalid or unknown, no mark is recorded and the error names
 // every such ID. Within one call, the last mark of an ID wins.
 func (s *Session) MarkAll(ctx context.Context, marks ...Mark) error {
+	if ctx == nil {
+		return errorf(index.ErrInvalidArgument, "MarkAll: nil context")
+	}
 	if len(marks) == 0 {
 		return ctx.Err()
 	}
@@ -210,7 +223,7 @@ func (s *Session) MarkAll(ctx context.Context, marks ...Mark) error {
 	var ids []string
 	for i, m := range marks {
 		if err := driver.ValidateID(m.ID); err != nil {
-			return fmt.Errorf("feedback: mark %d (id %q): %w", i, m.ID, err)
+			return errorf(nil, "mark %d (id %q): %w", i, m.ID, err)
 		}
 		if _, dup := final[m.ID]; !dup {
 			ids = append(ids, m.ID)
@@ -234,7 +247,7 @@ func (s *Session) MarkAll(ctx context.Context, marks ...Mark) error {
 	if len(fetch) > 0 {
 		recs, err := s.store.Fetch(ctx, s.namespace, fetch)
 		if err != nil {
-			return fmt.Errorf("feedback: fetch marked items from namespace %q: %w", s.namespace, err)
+			return errorf(nil, "fetch marked items from namespace %q: %w", s.namespace, err)
 		}
 		for _, r := range recs {
 			vecs[r.ID] = s.prepare(r.Vector)
@@ -246,7 +259,7 @@ func (s *Session) MarkAll(ctx context.Context, marks ...Mark) error {
 			}
 		}
 		if len(missing) > 0 {
-			return fmt.Errorf("%w: namespace %q has no record %s", ErrUnknownID, s.namespace, strings.Join(missing, ", "))
+			return errorf(nil, "%w: namespace %q has no record %s", ErrUnknownID, s.namespace, strings.Join(missing, ", "))
 		}
 	}
 	s.mu.Lock()

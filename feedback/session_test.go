@@ -46,12 +46,17 @@ func TestNewSessionErrors(t *testing.T) {
 		{"background too large", feedback.WithBackground(feedback.BackgroundScanLimit + 1)},
 		{"margin", feedback.WithGuardMargin(-0.1)},
 		{"margin NaN", feedback.WithGuardMargin(math.NaN())},
+		{"metric contradicts the store's", feedback.WithMetric(index.DotProduct)},
 	}
 	for _, tt := range bad {
 		_, err := feedback.NewSession(p.store, "pool", p.bucket, tt.opt)
 		assert.ErrorIs(t, err, feedback.ErrInvalidOption, tt.name)
 		assert.ErrorIs(t, err, index.ErrInvalidArgument, tt.name)
 	}
+	_, err = feedback.NewSession(p.store, "pool", p.bucket, feedback.WithMetric(index.DotProduct))
+	assert.EqualError(t, err, "feedback: WithMetric(dot) contradicts the store's metric cosine")
+	_, err = feedback.NewSession(p.store, "pool", p.bucket, feedback.WithFilter(index.Eq("kind", []int{1})))
+	assert.EqualError(t, err, `feedback: WithFilter: invalid filter: eq "kind": value of type []int (want string, bool or number)`)
 
 	s, err := feedback.NewSession(p.store, "pool", p.bucket)
 	require.NoError(t, err)
@@ -653,4 +658,84 @@ func TestStrategyText(t *testing.T) {
 	var s feedback.Strategy
 	assert.Error(t, s.UnmarshalText([]byte("nope")))
 	assert.True(t, errors.Is(feedback.ErrUnknownID, index.ErrNotFound))
+}
+
+// The session takes the store's metric by default: on a DotProduct store
+// with a long vector, an assumed Cosine ranked near 0.939, big 0.354, where
+// the store itself ranks big 5.0, near 0.85.
+func TestDefaultMetricIsTheStores(t *testing.T) {
+	t.Parallel()
+	store, err := memory.New(memory.WithMetric(index.DotProduct))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = store.Close() })
+	require.NoError(t, store.Upsert(t.Context(), "pool", []index.Record{
+		{ID: "near", Vector: []float32{0.85, 0.311, 0}},
+		{ID: "big", Vector: []float32{5, 13.21, 0}},
+	}))
+	s, err := feedback.NewSession(store, "pool", search.Bucket{
+		Positives: []search.Example{search.ByVector([]float32{1, 0, 0})},
+		Negatives: []search.Example{search.ByVector([]float32{0, 0, 1})},
+	}, feedback.WithAggregation(search.Max), feedback.WithScanThreshold(0))
+	require.NoError(t, err)
+	res, err := s.Results(t.Context(), 2)
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	assert.Equal(t, "big", res[0].ID)
+	assert.InDelta(t, 5.0, res[0].Score, 1e-4)
+	assert.InDelta(t, 0.85, res[1].Score, 1e-4)
+
+	// A store that does not report its metric keeps Cosine unless told.
+	s, err = feedback.NewSession(bareStore{store}, "pool", search.Bucket{
+		Positives: []search.Example{search.ByVector([]float32{1, 0, 0})},
+	}, feedback.WithMetric(index.DotProduct))
+	require.NoError(t, err)
+	res, err = s.Results(t.Context(), 2)
+	require.NoError(t, err)
+	assert.Equal(t, "big", res[0].ID)
+}
+
+// bareStore hides every method of a store but those of index.VectorStore.
+type bareStore struct{ index.VectorStore }
+
+// Bad arguments are errors wrapping index.ErrInvalidArgument, never panics.
+func TestBadArguments(t *testing.T) {
+	t.Parallel()
+	p := plantedPool(t, index.Cosine, 1)
+	s, err := feedback.NewSession(p.store, p.ns, p.bucket)
+	require.NoError(t, err)
+	var saved strings.Builder
+	require.NoError(t, s.Save(&saved))
+	var nilCtx context.Context
+	vecs := [][]float32{{1, 0}}
+	for _, tc := range []struct {
+		name string
+		call func() error
+		text string
+	}{
+		{"NewSession nil store", func() error { _, err := feedback.NewSession(nil, p.ns, p.bucket); return err }, "feedback: NewSession: nil store"},
+		{"Resume nil context", func() error {
+			_, err := feedback.Resume(nilCtx, strings.NewReader(saved.String()), p.store)
+			return err
+		}, "feedback: Resume: nil context"},
+		{"Resume nil reader", func() error { _, err := feedback.Resume(t.Context(), nil, p.store); return err }, "feedback: Resume: nil reader"},
+		{"Resume nil store", func() error {
+			_, err := feedback.Resume(t.Context(), strings.NewReader(saved.String()), nil)
+			return err
+		}, "feedback: Resume: nil store"},
+		{"Results nil context", func() error { _, err := s.Results(nilCtx, 5); return err }, "feedback: Results: nil context"},
+		{"Results k 0", func() error { _, err := s.Results(t.Context(), 0); return err }, "feedback: Results: k 0 out of range"},
+		{"Suggest nil context", func() error { _, err := s.Suggest(nilCtx, 5); return err }, "feedback: Suggest: nil context"},
+		{"Mark nil context", func() error { return s.Mark(nilCtx, "rel-0000", true) }, "feedback: Mark: nil context"},
+		{"MarkAll nil context", func() error { return s.MarkAll(nilCtx, feedback.Mark{ID: "rel-0000"}) }, "feedback: MarkAll: nil context"},
+		{"Mark bad id", func() error { return s.Mark(t.Context(), "", true) }, `feedback: mark 0 (id ""): invalid id`},
+		{"Logistic.Fit nil context", func() error { return (&feedback.Logistic{}).Fit(nilCtx, vecs, vecs) }, "feedback: Logistic.Fit: nil context"},
+		{"Rocchio.Fit nil context", func() error { return (&feedback.Rocchio{}).Fit(nilCtx, vecs, vecs) }, "feedback: Rocchio.Fit: nil context"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = tc.call() })
+			assert.ErrorIs(t, err, index.ErrInvalidArgument)
+			assert.ErrorContains(t, err, tc.text)
+		})
+	}
 }
