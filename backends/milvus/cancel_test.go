@@ -3,6 +3,7 @@ package milvus_test
 import (
 	"context"
 	"errors"
+	"github.com/shoalhq/shoal/embedding"
 	"testing"
 	"time"
 
@@ -57,7 +58,7 @@ func TestCancellationNoLeaks(t *testing.T) {
 			return nil
 		}},
 		{"UpsertAll", func(ctx context.Context) error {
-			_, err := index.UpsertAll(ctx, s, "ns", index.Records(recs), index.WithBatchSize(10))
+			_, err := index.UpsertAll(ctx, s, "ns", index.Records(recs), embedding.WithBatchSize(10))
 			return err
 		}},
 	}

@@ -68,6 +68,9 @@ func appendMetadata(b []byte, md index.Metadata) ([]byte, error) {
 		if !utf8.ValidString(k) {
 			return nil, fmt.Errorf("%w: key %q is not valid UTF-8", index.ErrInvalidMetadata, k)
 		}
+		if err := checkKey(k); err != nil {
+			return nil, fmt.Errorf("%w: %v", index.ErrInvalidMetadata, err)
+		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
 		switch v := md[k].(type) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 	"strings"
 
 	grpc_retry "github.com/grpc-ecosystem/go-grpc-middleware/retry"
@@ -122,13 +123,13 @@ func statusInterceptor(ctx context.Context, method string, req, reply any, cc *g
 }
 
 // mapError turns a client error into an *Error wrapping a sentinel, marked
-// retryable (index.Temporary) when Milvus says to try again. A done context
+// retryable (driver.Temporary) when Milvus says to try again. A done context
 // is returned as the context's cause. secrets are removed from messages.
 func mapError(ctx context.Context, op string, secrets []string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if cerr := index.ContextError(ctx); cerr != nil {
+	if cerr := driver.ContextError(ctx); cerr != nil {
 		return fmt.Errorf("milvus: %s: %w", op, cerr)
 	}
 	e := &Error{Op: op, orig: err}
@@ -163,7 +164,7 @@ func mapError(ctx context.Context, op string, secrets []string, err error) error
 	}
 	e.Message = redact(e.Message, secrets)
 	if retry {
-		return index.Temporary(e, 0)
+		return driver.Temporary(e, 0)
 	}
 	return e
 }

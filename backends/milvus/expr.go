@@ -3,6 +3,7 @@ package milvus
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -15,8 +16,39 @@ import (
 // end the literal early or smuggle in expression syntax.
 func quote(s string) string { return strconv.Quote(s) }
 
-// jsonPath is the expression for metadata key k.
+// jsonPath is the expression for metadata key k (checked by checkKey).
 func jsonPath(k string) string { return fieldMetadata + "[" + quote(k) + "]" }
+
+// unicodeEscape is what Milvus's decodeUnicode replaces in a JSON key path.
+var unicodeEscape = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`)
+
+// checkKey reports why Milvus cannot address metadata key k in an
+// expression, or nil. Milvus does not unescape a key path
+// (getColumnInfoFromJSONIdentifier in internal/parser/planparserv2/
+// parser_visitor.go, 2.5 and master): it replaces `\uXXXX` sequences by
+// their characters (decodeUnicode, utils.go), splits the path at "][", and
+// looks the key up by comparing that text with the raw, escaped text of the
+// stored key (simdjson's on-demand at_pointer, through Json::pointer in
+// internal/core/src/common/Json.h). The key is written alike in both places
+// only when its escapes are among \" \\ \n \r \t, which quote and the
+// metadata encoder spell the same way; any other control character, DEL or
+// non-printable character (U+00AD, U+200B, U+2028, U+FEFF, …) may be
+// spelled differently and then silently matches nothing, a literal
+// `\uXXXX` is decoded, and "][" cuts the key in two.
+func checkKey(k string) error {
+	for _, r := range k {
+		if r != '\n' && r != '\r' && r != '\t' && !strconv.IsPrint(r) {
+			return fmt.Errorf("key %q: Milvus cannot address a key holding the control or invisible character %U in a filter", k, r)
+		}
+	}
+	if unicodeEscape.MatchString(k) {
+		return fmt.Errorf("key %q: Milvus decodes the literal %q in a key path, so the key cannot be addressed in a filter", k, unicodeEscape.FindString(k))
+	}
+	if strings.Contains(k, "][") {
+		return fmt.Errorf(`key %q: Milvus splits a key path at "][", so the key cannot be addressed in a filter`, k)
+	}
+	return nil
+}
 
 // numberLiteral spells a filter number as a float literal, so that Milvus
 // compares it with an int or a float stored in JSON by value (as
@@ -37,11 +69,15 @@ func numberLiteral(v any) (string, bool) {
 // zero filter). f is validated first (index.ErrInvalidFilter).
 //
 // Mapping: Eq on a string matches a scalar equal to it or a list containing
-// it (json_contains); Ne and NotIn require the key to exist (exists) and
-// negate the equality; In is a disjunction of Eq; range operators compare
+// it (json_contains); Ne and NotIn require the key to exist and negate the
+// equality, as `((exists md["k"]) and not (…))` — the parentheses keep
+// exists on the key alone, which Milvus 2.4 and 2.5 (before 2025-03-26)
+// need, since their grammar makes exists take everything to its right; In is a disjunction of Eq; range operators compare
 // numbers only (a string, bool or list never satisfies them in Milvus, as
 // in Match). Numbers are written as float literals so int64 and float64
-// values compare by value. Keys and strings are quoted and escaped.
+// values compare by value. Keys and strings are quoted and escaped; a key
+// Milvus cannot address (see the package documentation) is refused with
+// index.ErrInvalidFilter.
 func TranslateFilter(f index.Filter) (string, error) {
 	if err := f.Validate(); err != nil {
 		return "", err
@@ -53,6 +89,11 @@ func TranslateFilter(f index.Filter) (string, error) {
 }
 
 func translate(f index.Filter) (string, error) {
+	if f.Op != index.OpAnd && f.Op != index.OpOr {
+		if err := checkKey(f.Field); err != nil {
+			return "", fmt.Errorf("%w: %v", index.ErrInvalidFilter, err)
+		}
+	}
 	switch f.Op {
 	case index.OpAnd, index.OpOr:
 		sep := " and "
@@ -82,7 +123,7 @@ func translate(f index.Filter) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "(exists " + jsonPath(f.Field) + " and not " + e + ")", nil
+		return "((exists " + jsonPath(f.Field) + ") and not " + e + ")", nil
 	case index.OpIn, index.OpNotIn:
 		parts := make([]string, len(f.Values))
 		for i, v := range f.Values {
@@ -96,7 +137,7 @@ func translate(f index.Filter) (string, error) {
 		if f.Op == index.OpIn {
 			return in, nil
 		}
-		return "(exists " + jsonPath(f.Field) + " and not " + in + ")", nil
+		return "((exists " + jsonPath(f.Field) + ") and not " + in + ")", nil
 	case index.OpGt, index.OpGte, index.OpLt, index.OpLte:
 		n, ok := numberLiteral(f.Value)
 		if !ok {

@@ -3,6 +3,7 @@ package milvus_test
 import (
 	"context"
 	"fmt"
+	"github.com/shoalhq/shoal/embedding"
 	"sync"
 	"testing"
 	"time"
@@ -34,8 +35,8 @@ func TestFaultsNothingLostNothingDuplicated(t *testing.T) {
 	defer cancel()
 	var retries int
 	got, err := index.UpsertAll(ctx, s, "faulty", index.Records(recs),
-		index.WithBatchSize(100), index.WithConcurrency(8), index.WithRetry(12, time.Millisecond, 20*time.Millisecond),
-		index.WithProgress(func(p index.Progress) { retries = p.Retries }))
+		embedding.WithBatchSize(100), embedding.WithConcurrency(8), embedding.WithRetry(12, time.Millisecond, 20*time.Millisecond),
+		embedding.WithProgress(func(p embedding.Progress) { retries = p.Retries }))
 	require.NoError(t, err)
 	assert.Equal(t, n, got)
 	srv.SetFailureRate(0)

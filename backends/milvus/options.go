@@ -59,12 +59,13 @@ const (
 type IndexSpec struct {
 	// Type is the index type (default AutoIndex).
 	Type IndexType
-	// M is HNSW's maximum degree (default 16, range 2..2048).
+	// M is HNSW's maximum degree (default 16, range 4..64).
 	M int
-	// EfConstruction is HNSW's build-time candidate list (default 200).
+	// EfConstruction is HNSW's build-time candidate list (default 200,
+	// range 8..512).
 	EfConstruction int
-	// Ef is HNSW's search-time candidate list (default 64; raised to TopK
-	// when smaller, as Milvus requires).
+	// Ef is HNSW's search-time candidate list (default 64, range 1..32768;
+	// raised to TopK when smaller, as Milvus requires).
 	Ef int
 	// NList is IVF_FLAT's number of clusters (default 128, range 1..65536).
 	NList int
@@ -82,8 +83,17 @@ func (s IndexSpec) withDefaults() (IndexSpec, error) {
 		s.M = defaultInt(s.M, 16)
 		s.EfConstruction = defaultInt(s.EfConstruction, 200)
 		s.Ef = defaultInt(s.Ef, 64)
-		if s.M < 2 || s.M > 2048 || s.EfConstruction < 1 || s.Ef < 1 {
-			return s, fmt.Errorf("%w: HNSW parameters M=%d efConstruction=%d ef=%d out of range", index.ErrInvalidArgument, s.M, s.EfConstruction, s.Ef)
+		// The ranges the SDK's own constructors enforce
+		// (milvus-sdk-go v2.4.2, entity/indexes_gen.go NewIndexHNSW and
+		// entity/indexes_search_param_gen.go NewIndexHNSWSearchParam), which
+		// Open and Query call: narrower than the server's (M 2..2048).
+		switch {
+		case s.M < 4 || s.M > 64:
+			return s, fmt.Errorf("%w: WithIndex: HNSW M=%d out of range [4, 64]", index.ErrInvalidArgument, s.M)
+		case s.EfConstruction < 8 || s.EfConstruction > 512:
+			return s, fmt.Errorf("%w: WithIndex: HNSW EfConstruction=%d out of range [8, 512]", index.ErrInvalidArgument, s.EfConstruction)
+		case s.Ef < 1 || s.Ef > 32768:
+			return s, fmt.Errorf("%w: WithIndex: HNSW Ef=%d out of range [1, 32768]", index.ErrInvalidArgument, s.Ef)
 		}
 	case IVFFlat:
 		s.NList = defaultInt(s.NList, 128)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 	"io"
 	"iter"
 	"regexp"
@@ -36,8 +37,7 @@ type Store struct {
 }
 
 var (
-	_ index.VectorStore    = (*Store)(nil)
-	_ index.UpsertPreparer = (*Store)(nil)
+	_ index.VectorStore = (*Store)(nil)
 )
 
 var collectionName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,254}$`)
@@ -326,7 +326,7 @@ func (s *Store) begin(ctx context.Context, namespace string) error {
 }
 
 func validNamespace(ns string) error {
-	if err := index.ValidateNamespace(ns); err != nil {
+	if err := driver.ValidateNamespace(ns); err != nil {
 		return fmt.Errorf("milvus: %w", err)
 	}
 	return nil
@@ -345,25 +345,12 @@ func (s *Store) readOpts(extra ...client.SearchQueryOptionFunc) []client.SearchQ
 // Requests are sent in order; when one fails, earlier ones stay written
 // (upserts are idempotent, so retrying the call is safe).
 func (s *Store) Upsert(ctx context.Context, namespace string, recs []index.Record) error {
-	send, err := s.PrepareUpsert(ctx, namespace, recs)
-	if err != nil {
+	if err := s.begin(ctx, namespace); err != nil {
 		return err
 	}
-	return send(ctx)
-}
-
-// PrepareUpsert implements index.UpsertPreparer: it checks recs and builds
-// the request columns (primary keys, metadata JSON) as Upsert does, and
-// returns the function that sends them (Upsert is the two in a row).
-// index.UpsertAll uses it to encode the next batches while earlier ones are
-// in flight. The columns refer to recs' vectors until send is done.
-func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []index.Record) (send func(context.Context) error, err error) {
-	if err := s.begin(ctx, namespace); err != nil {
-		return nil, err
-	}
-	mds, err := index.CheckRecords(recs, s.dim)
+	mds, err := driver.CheckUpsert(ctx, namespace, recs, s.dim)
 	if err != nil {
-		return nil, fmt.Errorf("milvus: upsert: %w", err)
+		return fmt.Errorf("milvus: upsert: %w", err)
 	}
 	// All metadata JSON goes into one buffer, cut into one slice per record
 	// once it is complete.
@@ -373,23 +360,18 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 	for i := range recs {
 		r := &recs[i]
 		if s.metric == index.Cosine && allZero(r.Vector) {
-			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine", index.ErrInvalidVector)}
+			return &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: all elements are zero, which has no cosine", index.ErrInvalidVector)}
 		}
 		start := len(buf)
 		if buf, err = appendMetadata(buf, mds[i]); err != nil {
-			return nil, &index.ItemError{Index: i, ID: r.ID, Err: err}
+			return &index.ItemError{Index: i, ID: r.ID, Err: err}
 		}
 		ends[i] = len(buf)
 		sizes[i] = 2*len(r.ID) + 2*len(namespace) + 4*len(r.Vector) + (ends[i] - start) + 64
 		if sizes[i] > s.cfg.maxBytes {
-			return nil, &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds the %d-byte request limit", index.ErrInvalidArgument, sizes[i], s.cfg.maxBytes)}
+			return &index.ItemError{Index: i, ID: r.ID, Err: fmt.Errorf("%w: record of about %d bytes exceeds the %d-byte request limit", index.ErrInvalidArgument, sizes[i], s.cfg.maxBytes)}
 		}
 	}
-	type chunk struct {
-		start, end int
-		columns    []entity.Column
-	}
-	var chunks []chunk
 	for start := 0; start < len(recs); {
 		end, bytes := start, 0
 		for end < len(recs) && end-start < s.cfg.maxRows && bytes+sizes[end] <= s.cfg.maxBytes {
@@ -407,26 +389,18 @@ func (s *Store) PrepareUpsert(ctx context.Context, namespace string, recs []inde
 			pks[i], nss[i], ids[i], vecs[i] = primaryKey(namespace, r.ID), namespace, r.ID, r.Vector
 			jsons[i] = buf[from:ends[k]:ends[k]]
 		}
-		chunks = append(chunks, chunk{start, end, []entity.Column{
+		_, err := s.c.Upsert(ctx, s.collection, "",
 			entity.NewColumnVarChar(fieldPK, pks),
 			entity.NewColumnVarChar(fieldNamespace, nss),
 			entity.NewColumnVarChar(fieldID, ids),
 			entity.NewColumnFloatVector(fieldVector, s.dim, vecs),
-			entity.NewColumnJSONBytes(fieldMetadata, jsons),
-		}})
+			entity.NewColumnJSONBytes(fieldMetadata, jsons))
+		if err != nil {
+			return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", start, end-1, recs[start].ID, recs[end-1].ID), s.secrets, err)
+		}
 		start = end
 	}
-	return func(ctx context.Context) error {
-		if err := s.begin(ctx, namespace); err != nil {
-			return err
-		}
-		for _, c := range chunks {
-			if _, err := s.c.Upsert(ctx, s.collection, "", c.columns...); err != nil {
-				return mapError(ctx, fmt.Sprintf("upsert records %d..%d (ids %q..%q)", c.start, c.end-1, recs[c.start].ID, recs[c.end-1].ID), s.secrets, err)
-			}
-		}
-		return nil
-	}, nil
+	return nil
 }
 
 // Query returns the TopK nearest records of the namespace that match the
@@ -438,7 +412,7 @@ func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error)
 	if err := s.begin(ctx, q.Namespace); err != nil {
 		return nil, err
 	}
-	if err := index.ValidateQuery(q, s.dim); err != nil {
+	if err := driver.ValidateQuery(q, s.dim); err != nil {
 		return nil, fmt.Errorf("milvus: query: %w", err)
 	}
 	expr, err := s.expr(q.Namespace, q.Filter)
@@ -554,7 +528,7 @@ func pkList(namespace string, ids []string) string {
 
 // Fetch returns the records with the given IDs that exist, in the order of
 // ids (each once), asking for at most 1000 per request. IDs that are not
-// valid (index.ValidateID) cannot exist and are skipped.
+// valid (driver.ValidateID) cannot exist and are skipped.
 func (s *Store) Fetch(ctx context.Context, namespace string, ids []string) ([]index.Record, error) {
 	if err := s.begin(ctx, namespace); err != nil {
 		return nil, err
@@ -562,7 +536,7 @@ func (s *Store) Fetch(ctx context.Context, namespace string, ids []string) ([]in
 	valid := make([]string, 0, len(ids))
 	seenReq := make(map[string]bool, len(ids))
 	for _, id := range ids {
-		if index.ValidateID(id) == nil && !seenReq[id] {
+		if driver.ValidateID(id) == nil && !seenReq[id] {
 			seenReq[id] = true
 			valid = append(valid, id)
 		}
@@ -618,7 +592,7 @@ func (s *Store) Delete(ctx context.Context, namespace string, ids []string) erro
 		return err
 	}
 	for i, id := range ids {
-		if err := index.ValidateID(id); err != nil {
+		if err := driver.ValidateID(id); err != nil {
 			return &index.ItemError{Index: i, ID: id, Err: err}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -12,25 +13,50 @@ import (
 // grammar that backends/milvus emits. Anything else is rejected with an
 // error (reported to the client as an invalid-parameter status), so a
 // translator that drifts from the subset fails loudly instead of matching
-// wrongly.
+// wrongly. The grammar is Milvus's internal/parser/planparserv2/Plan.g4
+// (vendored in backends/milvus/internal/planparser, whose tests check every
+// expression the Store sends against it):
 //
 //	expr    = or
 //	or      = and { "or" and }
 //	and     = unary { "and" unary }
 //	unary   = "not" unary | primary
 //	primary = "(" expr ")" | "true" | "false"
-//	        | "exists" operand
+//	        | "exists" expr
 //	        | "json_contains" "(" operand "," literal ")"
 //	        | operand cmp literal
 //	        | operand "in" "[" literal { "," literal } "]"
+//	        | operand
 //	operand = field | field "[" string "]"
 //	cmp     = "==" | "!=" | "<" | "<=" | ">" | ">="
 //	literal = string | number | "true" | "false"
 //
-// Semantics follow Milvus's on JSON: a missing key or a value of another
-// type makes a comparison false; numbers compare by value whether int or
-// float; json_contains is true when the value is an array holding the
-// literal.
+// Precedence of exists: in every 2.4 release and on the 2.5 branch before
+// 2025-03-26, "EXISTS expr" is the last, loosest alternative of Plan.g4's
+// expr rule, so exists takes everything to its right: `exists md["k"] and x`
+// is exists(md["k"] and x), which Milvus refuses with "'and' can only be
+// used between boolean expressions" (issue milvus-io/milvus#40837). 2.5
+// after #40865 and master bind exists to the key alone. The fake follows
+// the older rule, the stricter one: an expression it accepts means the same
+// under both. As in Milvus's parser_visitor.go, and/or/not need boolean
+// operands, and exists needs a lone JSON key.
+//
+// JSON keys (Milvus's getColumnInfoFromJSONIdentifier in parser_visitor.go
+// and Json::pointer in internal/core/src/common/Json.h, 2.5 and master):
+// the key's text between the quotes is not unescaped — only `\uXXXX` is
+// replaced by its character (decodeUnicode, planparserv2/utils.go) — and it
+// is looked up (simdjson on-demand at_pointer) by comparing it with the raw,
+// still escaped, key text of the stored JSON. So `md["a\"b"]` finds the key
+// written `"a\"b"` in the document, while a key whose escapes differ
+// between the expression and the document (`\x01` vs `\u0001`) matches
+// nothing. A key holding "][" is split there and refused, as Milvus does.
+//
+// Semantics on JSON: a missing key or a value of another type makes a
+// comparison false, except != which it makes true (UnaryRangeJSONCompareNotEqual
+// in internal/core/src/exec/expression/UnaryExpr.cpp, 2.5: "res[i] = true"
+// when the value cannot be read as the literal's type); numbers compare by
+// value whether int or float; json_contains is true when the value is an
+// array holding the literal.
 
 // Expr is a parsed boolean expression.
 type Expr interface {
@@ -57,6 +83,9 @@ func ParseExpr(expr string, fields map[string]FieldKind) (Expr, error) {
 	if p.pos != len(p.toks) {
 		return nil, fmt.Errorf("unexpected %q at offset %d", p.toks[p.pos].text, p.toks[p.pos].off)
 	}
+	if _, ok := e.(valueExpr); ok {
+		return nil, fmt.Errorf("expression is not a boolean expression")
+	}
 	return e, nil
 }
 
@@ -81,6 +110,7 @@ const (
 type token struct {
 	kind tokKind
 	text string // raw text; for strings, the unquoted value
+	raw  string // for strings, the text between the quotes as written
 	off  int
 }
 
@@ -106,7 +136,7 @@ func lex(s string) ([]token, error) {
 			if err != nil {
 				return nil, fmt.Errorf("bad string literal at offset %d: %v", i, err)
 			}
-			toks = append(toks, token{tString, v, i})
+			toks = append(toks, token{tString, v, s[i+1 : j], i})
 			i = j + 1
 		case c == '-' || c >= '0' && c <= '9':
 			j := i + 1
@@ -117,20 +147,20 @@ func lex(s string) ([]token, error) {
 			if _, err := strconv.ParseFloat(s[i:j], 64); err != nil {
 				return nil, fmt.Errorf("bad number %q at offset %d", s[i:j], i)
 			}
-			toks = append(toks, token{tNumber, s[i:j], i})
+			toks = append(toks, token{kind: tNumber, text: s[i:j], off: i})
 			i = j
 		case c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 			j := i + 1
 			for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
 				j++
 			}
-			toks = append(toks, token{tIdent, s[i:j], i})
+			toks = append(toks, token{kind: tIdent, text: s[i:j], off: i})
 			i = j
 		case strings.HasPrefix(s[i:], "==") || strings.HasPrefix(s[i:], "!=") || strings.HasPrefix(s[i:], ">=") || strings.HasPrefix(s[i:], "<="):
-			toks = append(toks, token{tPunct, s[i : i+2], i})
+			toks = append(toks, token{kind: tPunct, text: s[i : i+2], off: i})
 			i += 2
 		case strings.IndexByte("()[],<>", c) >= 0:
-			toks = append(toks, token{tPunct, s[i : i+1], i})
+			toks = append(toks, token{kind: tPunct, text: s[i : i+1], off: i})
 			i++
 		default:
 			return nil, fmt.Errorf("unexpected character %q at offset %d", c, i)
@@ -195,6 +225,9 @@ func (p *parser) or(depth int) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !isBool(e) || !isBool(r) {
+			return nil, fmt.Errorf("'or' can only be used between boolean expressions")
+		}
 		e = orExpr{e, r}
 	}
 	return e, nil
@@ -211,6 +244,9 @@ func (p *parser) and(depth int) (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !isBool(e) || !isBool(r) {
+			return nil, fmt.Errorf("'and' can only be used between boolean expressions")
+		}
 		e = andExpr{e, r}
 	}
 	return e, nil
@@ -225,6 +261,9 @@ func (p *parser) unary(depth int) (Expr, error) {
 		e, err := p.unary(depth + 1)
 		if err != nil {
 			return nil, err
+		}
+		if !isBool(e) {
+			return nil, fmt.Errorf("not op can only be applied on boolean expression")
 		}
 		return notExpr{e}, nil
 	}
@@ -252,15 +291,22 @@ func (p *parser) primary(depth int) (Expr, error) {
 		p.pos++
 		return constExpr(t.text == "true"), nil
 	case "exists":
+		// The loosest alternative (2.4; 2.5 before #40865): it takes the
+		// whole expression to its right.
 		p.pos++
-		o, err := p.operand()
+		start := t.off
+		e, err := p.or(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		if o.key == nil {
-			return nil, p.errorf("exists needs a JSON key")
+		v, ok := e.(valueExpr)
+		if !ok {
+			return nil, fmt.Errorf("exists operations are only supported on single fields now, got the expression at offset %d", start)
 		}
-		return existsExpr{o}, nil
+		if v.o.key == nil {
+			return nil, fmt.Errorf("exists operations are only supportted on json key")
+		}
+		return existsExpr(v), nil
 	case "json_contains":
 		p.pos++
 		if err := p.expect("("); err != nil {
@@ -305,7 +351,8 @@ func (p *parser) primary(depth int) (Expr, error) {
 	}
 	op, ok := p.peek()
 	if !ok || op.kind != tPunct || !strings.Contains(" == != < <= > >= ", " "+op.text+" ") {
-		return nil, p.errorf("want a comparison operator")
+		// A lone operand: a value, not a boolean expression.
+		return valueExpr{o}, nil
 	}
 	p.pos++
 	lit, err := p.literal()
@@ -357,7 +404,12 @@ func (p *parser) operand() (operand, error) {
 			return operand{}, p.errorf("want a quoted key")
 		}
 		p.pos++
-		key := k.text
+		// Milvus splits the identifier at "][" before it removes the
+		// quotes, so such a key is cut in two and refused.
+		if strings.Contains(k.raw, "][") {
+			return operand{}, fmt.Errorf("json key must be enclosed in double quotes or single quotes: %q", k.raw[:strings.Index(k.raw, "][")])
+		}
+		key := decodeUnicode(k.raw)
 		o.key = &key
 		if err := p.expect("]"); err != nil {
 			return operand{}, err
@@ -389,6 +441,29 @@ func (p *parser) literal() (any, error) {
 		return t.text == "true", nil
 	}
 	return nil, p.errorf("want a literal")
+}
+
+// decodeUnicode replaces each `\uXXXX` with its character, as Milvus's
+// decodeUnicode (internal/parser/planparserv2/utils.go, 2.5 and master) does
+// to a JSON identifier — the only unescaping its keys get.
+func decodeUnicode(s string) string {
+	return unicodeEscape.ReplaceAllStringFunc(s, func(m string) string {
+		code, _ := strconv.ParseInt(m[2:], 16, 32)
+		return string(rune(code))
+	})
+}
+
+var unicodeEscape = regexp.MustCompile(`\\u[0-9a-fA-F]{4}`)
+
+// valueExpr is a lone operand: a value, which and, or, not and the whole
+// expression refuse; exists takes it.
+type valueExpr struct{ o operand }
+
+func (valueExpr) Eval(map[string]any) bool { return false }
+
+func isBool(e Expr) bool {
+	_, v := e.(valueExpr)
+	return !v
 }
 
 type constExpr bool
@@ -461,13 +536,15 @@ type cmpExpr struct {
 }
 
 func (e cmpExpr) Eval(row map[string]any) bool {
+	// A missing key, or a value of another type, makes != true and every
+	// other comparison false (UnaryExpr.cpp, UnaryRangeJSONCompareNotEqual).
 	v, ok := e.o.value(row)
 	if !ok {
-		return false
+		return e.op == "!="
 	}
 	c, ok := compare(v, e.lit)
 	if !ok {
-		return false
+		return e.op == "!="
 	}
 	if _, isBool := v.(bool); isBool && e.op != "==" && e.op != "!=" {
 		return false
@@ -535,17 +612,69 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
-// DecodeJSON decodes a JSON field's bytes as the evaluator sees them
-// (numbers as json.Number).
+// DecodeJSON decodes a JSON field's bytes as the evaluator sees them:
+// numbers as json.Number, and object keys as their raw text in b (between
+// the quotes, escapes kept: `{"a\"b":1}` has the key `a\"b`), because Milvus
+// compares an expression's key with the stored key's raw text (see
+// [ParseExpr]).
 func DecodeJSON(b []byte) (any, error) {
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("invalid JSON")
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
+	v, err := decodeRaw(dec, b)
+	if err != nil {
 		return nil, err
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("trailing data after JSON value")
 	}
 	return v, nil
+}
+
+// decodeRaw decodes the next value of dec, which reads b, keeping object
+// keys as raw text.
+func decodeRaw(dec *json.Decoder, b []byte) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		m := map[string]any{}
+		for dec.More() {
+			start := dec.InputOffset()
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+			// b[start:end] is the key with what separated it from the
+			// previous token (white space, a comma).
+			end := dec.InputOffset()
+			seg := b[start:end]
+			q := bytes.IndexByte(seg, '"')
+			if q < 0 || len(seg) < q+2 {
+				return nil, fmt.Errorf("malformed object key at offset %d", start)
+			}
+			v, err := decodeRaw(dec, b)
+			if err != nil {
+				return nil, err
+			}
+			m[string(seg[q+1:len(seg)-1])] = v
+		}
+		_, err := dec.Token()
+		return m, err
+	case json.Delim('['):
+		arr := []any{}
+		for dec.More() {
+			v, err := decodeRaw(dec, b)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		_, err := dec.Token()
+		return arr, err
+	}
+	return tok, nil
 }
