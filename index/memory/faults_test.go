@@ -336,3 +336,51 @@ func TestErrorsNameTheLog(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedHeaderOfEmptiedLog damages the header of a log that holds no
+// entries, as a crash while a compaction overwrites it can: with a snapshot
+// beside it nothing is lost, and Open resets the log; without one it is
+// corruption.
+func TestDamagedHeaderOfEmptiedLog(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, snapshot := range []bool{true, false} {
+		t.Run(fmt.Sprint("snapshot ", snapshot), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			s, err := Open(ctx, dir, WithMetric(index.Euclidean))
+			require.NoError(t, err)
+			if snapshot {
+				require.NoError(t, s.Upsert(ctx, "ns", []index.Record{testRecord(0, 3)}))
+				require.NoError(t, s.Compact(ctx))
+			}
+			require.NoError(t, s.Close())
+			logPath := filepath.Join(dir, logName)
+			b, err := os.ReadFile(logPath)
+			require.NoError(t, err)
+			require.Len(t, b, fileHeaderSize, "a log of no entries")
+			b[20] ^= 0xff // the generation
+			require.NoError(t, os.WriteFile(logPath, b, 0o644))
+
+			s, err = Open(ctx, dir)
+			if !snapshot {
+				var ce *CorruptError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, logPath, ce.File)
+				return
+			}
+			require.NoError(t, err)
+			got, err := s.Fetch(ctx, "ns", []string{testRecord(0, 3).ID})
+			require.NoError(t, err)
+			assert.Len(t, got, 1)
+			require.NoError(t, s.Upsert(ctx, "ns", []index.Record{testRecord(1, 3)}))
+			require.NoError(t, s.Close())
+			s, err = Open(ctx, dir)
+			require.NoError(t, err)
+			defer s.Close()
+			n, err := s.Count(ctx, "ns")
+			require.NoError(t, err)
+			assert.Equal(t, 2, n)
+		})
+	}
+}
