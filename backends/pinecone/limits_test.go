@@ -7,8 +7,10 @@ import (
 	"sync"
 	"testing"
 
+	pc "github.com/pinecone-io/go-pinecone/v5/pinecone"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/shoalhq/shoal/backends/pinecone"
 	"github.com/shoalhq/shoal/backends/pinecone/pineconetest"
@@ -25,6 +27,12 @@ func (r *recorder) observe(c pineconetest.Call) {
 	r.mu.Lock()
 	r.calls = append(r.calls, c)
 	r.mu.Unlock()
+}
+
+func (r *recorder) all() []pineconetest.Call {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]pineconetest.Call(nil), r.calls...)
 }
 
 func (r *recorder) of(method string) []pineconetest.Call {
@@ -183,6 +191,60 @@ func TestFakeEnforcesLimits(t *testing.T) {
 	vs = rawVectors(80, 4, map[string]any{"blob": strings.Repeat("z", 30<<10)})
 	_, err = conn.UpsertVectors(t.Context(), vs)
 	assert.ErrorContains(t, err, "exceeds the limit of 2097152 bytes")
+
+	// Identifiers, metadata keys and values, filters, top_k.
+	for _, tc := range []struct {
+		name string
+		id   string
+		md   map[string]any
+		want string
+	}{
+		{"ID over 512 characters", strings.Repeat("ü", 513), nil, "513 characters exceeds the limit of 512"},
+		{"key starting with $", "v", map[string]any{"$k": "x"}, `Metadata key "$k" must not start with '$'`},
+		{"null value", "v", map[string]any{"k": nil}, `metadata "k": null is not allowed`},
+		{"nested object", "v", map[string]any{"k": map[string]any{"a": "b"}}, `metadata "k": unsupported value`},
+		{"list of numbers", "v", map[string]any{"k": []any{1.0}}, `metadata "k": lists must hold strings`},
+	} {
+		vs := rawVectors(1, 4, tc.md)
+		vs[0].Id = tc.id
+		_, err := conn.UpsertVectors(t.Context(), vs)
+		assert.ErrorContains(t, err, tc.want, tc.name)
+	}
+	q := []float32{1, 0, 0, 0}
+	for _, tc := range []struct {
+		name   string
+		topK   uint32
+		filter map[string]any
+		want   string
+	}{
+		{"top_k over 10000", 10001, nil, "top_k 10001 must be between 1 and 10000"},
+		{"unknown operator", 1, map[string]any{"a": map[string]any{"$regex": "x"}}, "unknown operator $regex"},
+		{"$gt on a string", 1, map[string]any{"a": map[string]any{"$gt": "x"}}, "must be a number"},
+		{"$in with a boolean", 1, map[string]any{"a": map[string]any{"$in": []any{true}}}, "must be a string or number"},
+		{"empty $and", 1, map[string]any{"$and": []any{}}, "$and needs a non-empty array"},
+	} {
+		var f *structpb.Struct
+		if tc.filter != nil {
+			f, err = structpb.NewStruct(tc.filter)
+			require.NoError(t, err)
+		}
+		_, err := conn.QueryByVectorValues(t.Context(), &pc.QueryByVectorValuesRequest{Vector: q, TopK: tc.topK, MetadataFilter: f})
+		assert.ErrorContains(t, err, tc.want, tc.name)
+	}
+	// A result over 4 MB is refused; the same query without metadata is not.
+	for i := range 4 {
+		vs := rawVectors(50, 4, map[string]any{"blob": strings.Repeat("z", 30<<10)})
+		for j, v := range vs {
+			v.Id = fmt.Sprintf("big-%d-%d", i, j)
+		}
+		_, err := conn.UpsertVectors(t.Context(), vs)
+		require.NoError(t, err)
+	}
+	_, err = conn.QueryByVectorValues(t.Context(), &pc.QueryByVectorValuesRequest{Vector: q, TopK: 200, IncludeMetadata: true})
+	assert.ErrorContains(t, err, "exceeds the 4MB result size limit")
+	res, err := conn.QueryByVectorValues(t.Context(), &pc.QueryByVectorValuesRequest{Vector: q, TopK: 200})
+	require.NoError(t, err)
+	assert.Len(t, res.Matches, 200)
 }
 
 // Issue 20, point 5: requests are sized from their exact wire bytes. Lists
@@ -211,4 +273,65 @@ func TestUpsertSizedFromWireBytes(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 60)
 	assert.Equal(t, list, got[59].Metadata["tags"])
+}
+
+// Issue 20, point 6: Pinecone fails a query whose result exceeds 4 MB, and
+// the fake does too. 1,500 records with 3 KB of metadata each make a 4.6 MB
+// result at TopK 1500: the Store asks for IDs and scores only, then fetches
+// the records in requests of at most 1,000 IDs, keeping Pinecone's order
+// (ties by ID).
+func TestQueryLargeTopKStaysUnderResponseLimit(t *testing.T) {
+	clearEnv(t)
+	srv := newFake(t)
+	rec := &recorder{}
+	srv.SetObserver(rec.observe)
+	const n, dim = 1500, 8
+	s, _ := openStore(t, srv, dim, index.DotProduct)
+	want := recs(n, dim, func(i int) index.Metadata {
+		return index.Metadata{"i": int64(i), "blob": strings.Repeat(string(rune('a'+i%26)), 3<<10)}
+	})
+	for i := 0; i < n; i += 7 { // ties: seven records share each vector
+		for j := i + 1; j < min(i+7, n); j++ {
+			want[j].Vector = want[i].Vector
+		}
+	}
+	require.NoError(t, s.Upsert(t.Context(), "q", want))
+	byID := map[string]index.Record{}
+	for _, r := range want {
+		byID[r.ID] = r
+	}
+	q := index.Query{Namespace: "q", Vector: want[3].Vector, TopK: n}
+	for _, withVectors := range []bool{false, true} {
+		t.Run(fmt.Sprintf("vectors=%v", withVectors), func(t *testing.T) {
+			q.IncludeVectors = withVectors
+			fetches := len(rec.of("Fetch"))
+			got, err := s.Query(t.Context(), q)
+			require.NoError(t, err)
+			require.Len(t, got, n)
+			for i, m := range got {
+				r := byID[m.ID]
+				assert.Equal(t, r.Metadata["blob"], m.Metadata["blob"], "match %d (%s)", i, m.ID)
+				if withVectors {
+					assert.Equal(t, r.Vector, m.Vector, "match %d (%s)", i, m.ID)
+				} else {
+					assert.Nil(t, m.Vector)
+				}
+				if i > 0 {
+					prev := got[i-1]
+					require.True(t, prev.Score > m.Score || prev.Score == m.Score && prev.ID < m.ID,
+						"order at %d: %s %v then %s %v", i, prev.ID, prev.Score, m.ID, m.Score)
+				}
+			}
+			calls := rec.of("Fetch")[fetches:]
+			require.Len(t, calls, 2, "1,500 IDs fetched in two requests")
+			for _, c := range calls {
+				assert.LessOrEqual(t, len(c.IDs), pinecone.MaxIDsPerRequest)
+			}
+			// A small query takes one step and agrees with the large one.
+			small, err := s.Query(t.Context(), index.Query{Namespace: "q", Vector: q.Vector, TopK: 20, IncludeVectors: withVectors})
+			require.NoError(t, err)
+			assert.Equal(t, got[:20], small)
+			assert.Len(t, rec.of("Fetch"), fetches+2, "no fetch for TopK 20")
+		})
+	}
 }

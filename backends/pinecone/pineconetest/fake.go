@@ -435,11 +435,10 @@ func (s *Server) call(ctx context.Context, m protoreflect.MethodDescriptor, dec 
 		return nil, err
 	}
 	if m.Name() == "Upsert" {
-		ns, vs, err := s.upsert.parseUpsert(raw.b)
-		if err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "decode: %v", err)
-		}
-		if _, err := s.serve(ctx, "Upsert", wireRequest{Namespace: ns, upserts: vs, raw: raw.b}); err != nil {
+		// A request that breaks the metadata rules is still observed (with
+		// the vectors before the bad one), then refused.
+		ns, vs, perr := s.upsert.parseUpsert(raw.b)
+		if _, err := s.serve(ctx, "Upsert", wireRequest{Namespace: ns, upserts: vs, raw: raw.b, decodeErr: perr}); err != nil {
 			return nil, err
 		}
 		return s.upsert.upsertReply(len(vs)), nil
@@ -501,8 +500,9 @@ type wireRequest struct {
 	Limit           *int           `json:"limit"`
 	PaginationToken *string        `json:"paginationToken"`
 
-	upserts []upsertVector // Upsert, read from the wire
-	raw     []byte         // the request's wire bytes
+	upserts   []upsertVector // Upsert, read from the wire
+	raw       []byte         // the request's wire bytes
+	decodeErr error          // Upsert: why it could not be read
 }
 
 // waitLatency waits until Faults.Latency has passed since arrived, or ctx
@@ -561,6 +561,9 @@ func (s *Server) serve(ctx context.Context, method string, req wireRequest) (any
 			_ = grpc.SetTrailer(ctx, metadata.Pairs("retry-after", strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds())))))
 		}
 		return nil, status.Error(codes.ResourceExhausted, "injected: too many requests")
+	}
+	if req.decodeErr != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "decode: %v", req.decodeErr)
 	}
 	fi, err := s.dataIndex(ctx)
 	if err != nil {

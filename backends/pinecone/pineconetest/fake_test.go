@@ -116,3 +116,14 @@ func TestFaultsAreDeterministic(t *testing.T) {
 	assert.Contains(t, a, codes.Unavailable)
 	assert.Contains(t, a, codes.OK)
 }
+
+func TestOptionsAreChecked(t *testing.T) {
+	for name, o := range map[string]pineconetest.Option{
+		"empty key":     pineconetest.WithAPIKey(""),
+		"rate over one": pineconetest.WithFaults(pineconetest.Faults{UnavailableRate: 0.7, RateLimitRate: 0.4}),
+		"negative":      pineconetest.WithFaults(pineconetest.Faults{Latency: -1}),
+	} {
+		_, err := pineconetest.New(nil, o)
+		assert.ErrorContains(t, err, "pineconetest: With", name)
+	}
+}
