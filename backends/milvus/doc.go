@@ -48,6 +48,19 @@
 // end a literal or inject syntax. Metadata round-trips exactly: int64 and
 // float64 keep their types (floats are written with a fraction).
 //
+// Milvus does not unescape a JSON key in an expression: it compares the
+// key's text with the raw, escaped text of the stored key. Keys whose
+// spelling could differ between the two — holding a control character other
+// than newline, carriage return and tab, DEL, a non-printable character
+// such as U+00AD, U+200B, U+2028 or U+FEFF, a literal `\uXXXX`, or "][" —
+// would silently match nothing, so Upsert refuses them
+// (index.ErrInvalidMetadata, in an *index.ItemError naming the record) and
+// so do filters (index.ErrInvalidFilter). Ne and NotIn are sent as
+// `((exists md["k"]) and not (…))`: Milvus 2.4 and 2.5 releases before
+// 2025-03-26 read an unparenthesised exists as taking the whole conjunction.
+// The package's tests parse every kind of expression the Store sends with
+// Milvus's own grammar (2.5 and master).
+//
 // # Errors
 //
 // Failures wrap index's sentinel errors: index.ErrNotFound (collection or

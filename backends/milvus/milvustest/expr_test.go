@@ -1,7 +1,9 @@
 package milvustest
 
 import (
+	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -128,4 +130,27 @@ func TestEvalRawJSONKeys(t *testing.T) {
 	}
 	_, err = ParseExpr(`md["a][b"] == 1`, testFields)
 	assert.ErrorContains(t, err, "json key must be enclosed in double quotes")
+}
+
+// TestStartRejectsBadOptions: Start validates its options (house style:
+// func(*Server) error) instead of starting a fake that misbehaves.
+func TestStartRejectsBadOptions(t *testing.T) {
+	t.Parallel()
+	for name, o := range map[string]Option{
+		"latency":  WithLatency(-time.Second),
+		"rate":     WithFailureRate(1.5, 1),
+		"nan rate": WithFailureRate(math.NaN(), 1),
+		"after":    WithFailAfter(-1, CodeRateLimit),
+		"code":     WithFailAfter(1, 0),
+		"observer": WithObserver(nil),
+		"token":    WithToken(""),
+	} {
+		srv, err := Start(o)
+		if !assert.Error(t, err, name) {
+			srv.Close()
+		}
+	}
+	srv, err := Start(WithLatency(0), WithFailureRate(0, 1), WithToken("u:p"))
+	require.NoError(t, err)
+	srv.Close()
 }

@@ -105,46 +105,85 @@ type collection struct {
 	created  uint64
 }
 
-// Option configures [Start].
-type Option func(*Server)
+// Option configures [Start]; an invalid value makes Start fail.
+type Option func(*Server) error
 
-// WithLatency makes every call answer d after it arrived (default 0); the
-// fake's own work happens within d.
-func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+// WithLatency makes every call answer d (at least 0) after it arrived
+// (default 0); the fake's own work happens within d.
+func WithLatency(d time.Duration) Option {
+	return func(s *Server) error {
+		if d < 0 {
+			return fmt.Errorf("WithLatency: negative latency %v", d)
+		}
+		s.latency = d
+		return nil
+	}
+}
 
 // WithFailureRate makes a fraction p of data calls (Insert, Upsert, Delete,
 // Query, Search) fail with a retriable rate-limit status; for writes, half
 // of the failures happen after the write was applied (the reply is lost),
-// as a real network fault can. seed makes the choice reproducible.
+// as a real network fault can. p is in [0, 1] (default 0); seed makes the
+// choice reproducible.
 func WithFailureRate(p float64, seed uint64) Option {
-	return func(s *Server) {
+	return func(s *Server) error {
+		if !(p >= 0 && p <= 1) {
+			return fmt.Errorf("WithFailureRate: rate %v out of range [0, 1]", p)
+		}
 		s.failRate = p
 		s.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		return nil
 	}
 }
 
-// WithFailAfter makes every data call after the first n fail with code
-// (e.g. CodeServiceNotReady).
+// WithFailAfter makes every data call after the first n (at least 0) fail
+// with code (e.g. CodeServiceNotReady; not 0, which is success). Default:
+// no such failures.
 func WithFailAfter(n int, code int32) Option {
-	return func(s *Server) { s.failAfter, s.failCode = int64(n), code }
+	return func(s *Server) error {
+		if n < 0 || code == 0 {
+			return fmt.Errorf("WithFailAfter: want n >= 0 and a non-zero code, got %d and %d", n, code)
+		}
+		s.failAfter, s.failCode = int64(n), code
+		return nil
+	}
 }
 
 // WithObserver calls fn with the method name and request of every call,
-// before it is served. fn must be safe for concurrent use.
+// before it is served (default none). fn must be safe for concurrent use.
 func WithObserver(fn func(method string, req any)) Option {
-	return func(s *Server) { s.observer = fn }
+	return func(s *Server) error {
+		if fn == nil {
+			return fmt.Errorf("WithObserver: nil function")
+		}
+		s.observer = fn
+		return nil
+	}
 }
 
 // WithToken requires every call to carry this token (what the SDK sends
 // for Config.APIKey, or "user:password") and answers others with a
-// not-authenticated status.
-func WithToken(token string) Option { return func(s *Server) { s.token = token } }
+// not-authenticated status (default: no credentials needed).
+func WithToken(token string) Option {
+	return func(s *Server) error {
+		if token == "" {
+			return fmt.Errorf("WithToken: empty token")
+		}
+		s.token = token
+		return nil
+	}
+}
 
 // Start serves a new fake on 127.0.0.1 (a free port). Close it when done.
 func Start(opts ...Option) (*Server, error) {
 	s := &Server{colls: map[string]*collection{}, failAfter: -1, rng: rand.New(rand.NewPCG(1, 2))}
 	for _, o := range opts {
-		o(s)
+		if o == nil {
+			continue
+		}
+		if err := o(s); err != nil {
+			return nil, fmt.Errorf("milvustest: %w", err)
+		}
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
