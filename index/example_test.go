@@ -1,11 +1,12 @@
 package index_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"github.com/shoalhq/shoal/index/driver"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/memory"
 )
 
 func ExampleFilter_Match() {
@@ -80,10 +81,11 @@ func ExampleParseMetric() {
 }
 
 func ExampleItemError() {
-	_, err := driver.ValidateRecords([]index.Record{
+	store, _ := memory.New()
+	err := store.Upsert(context.Background(), "ns", []index.Record{
 		{ID: "a", Vector: []float32{1, 0}},
 		{ID: "b", Vector: []float32{1, 0, 0}},
-	}, 0)
+	})
 	var ie *index.ItemError
 	if errors.As(err, &ie) && errors.Is(err, index.ErrDimension) {
 		fmt.Println(ie.Index, ie.ID)

@@ -3,12 +3,12 @@ package index_test
 import (
 	"context"
 	"errors"
-	"github.com/shoalhq/shoal/index/driver"
 	"iter"
 	"maps"
 	"slices"
 	"sync"
-	"sync/atomic"
+
+	"github.com/shoalhq/shoal/index/driver"
 
 	"github.com/shoalhq/shoal/index"
 )
@@ -126,19 +126,3 @@ func (s *fakeStore) Scan(_ context.Context, _ string, f index.Filter) iter.Seq2[
 func (s *fakeStore) Close() error { return nil }
 
 var _ index.VectorStore = (*fakeStore)(nil)
-
-// preparingStore is a fakeStore that implements index.UpsertPreparer: it
-// validates in PrepareUpsert and writes in send.
-type preparingStore struct {
-	*fakeStore
-	prepared atomic.Int64
-}
-
-func (p *preparingStore) PrepareUpsert(_ context.Context, _ string, recs []index.Record) (func(context.Context) error, error) {
-	valid, err := driver.ValidateRecords(recs, 0)
-	if err != nil {
-		return nil, err
-	}
-	p.prepared.Add(1)
-	return func(ctx context.Context) error { return p.send(ctx, recs, valid) }, nil
-}

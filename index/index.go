@@ -88,12 +88,13 @@ type Match struct {
 // The contract every implementation keeps (and index/indextest checks):
 //   - Safe for concurrent use.
 //   - Upsert is all-or-nothing for a call: it validates every record first
-//     (see [ValidateRecords]) and writes none if one is bad, naming it in an
+//     (index/driver.CheckUpsert) and writes none if one is bad, naming it in an
 //     *ItemError. A record with an existing ID replaces it. When Upsert
 //     returns nil the records are durable to the store's standard.
 //   - The first Upsert into a namespace fixes its dimension when the store
 //     has none; a vector of another length is ErrDimension.
-//   - Query returns at most TopK matches, best first; ties in any order.
+//   - Query returns at most TopK matches, best first; equal scores in
+//     ascending ID order, so the same contents give the same results.
 //     A namespace that does not exist yields no matches and no error.
 //   - Fetch returns the records found, in the order of ids; missing IDs are
 //     left out (no error).

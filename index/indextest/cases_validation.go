@@ -14,6 +14,7 @@ import (
 
 func validationCases() []testCase {
 	return []testCase{
+		{"BadArguments", testBadArguments},
 		{"DimensionMismatchInBatch", testDimensionMismatchInBatch},
 		{"DimensionMismatchWithNamespace", testDimensionMismatchWithNamespace},
 		{"InvalidVectorValues", testInvalidVectorValues},

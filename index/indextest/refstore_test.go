@@ -63,7 +63,7 @@ const (
 	bugNoClose           bug = "no-close"            // Close does nothing
 	bugCloseTwiceErrors  bug = "close-twice-errors"  // a second Close fails
 	bugCountStale        bug = "count-stale"         // Count ignores deletes
-	bugPrepareWrites     bug = "prepare-writes"      // PrepareUpsert writes at once
+	bugNilContext        bug = "nil-context"         // a nil context panics
 	bugNoLock            bug = "no-lock"             // no synchronisation (caught under -race)
 	bugNamespacesTwice   bug = "namespaces-twice"    // Namespaces lists a namespace twice
 )
@@ -92,6 +92,9 @@ func (s *refStore) lock() func() {
 func (s *refStore) check(ctx context.Context) error {
 	if s.closed {
 		return index.ErrClosed
+	}
+	if ctx == nil && s.bug != bugNilContext {
+		return fmt.Errorf("%w: nil context", index.ErrInvalidArgument)
 	}
 	if s.bug != bugIgnoreContext {
 		return ctx.Err()
@@ -164,28 +167,6 @@ func (s *refStore) Upsert(ctx context.Context, ns string, recs []index.Record) e
 		s.write(ns, r)
 	}
 	return nil
-}
-
-// PrepareUpsert checks recs as Upsert does; send is Upsert.
-func (s *refStore) PrepareUpsert(ctx context.Context, ns string, recs []index.Record) (func(context.Context) error, error) {
-	if s.bug == bugPrepareWrites {
-		err := s.Upsert(ctx, ns, recs)
-		return func(context.Context) error { return nil }, err
-	}
-	unlock := s.rlock()
-	dim := 0
-	if sp := s.space(ns); sp != nil {
-		dim = sp.dim
-	}
-	err := s.check(ctx)
-	unlock()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := driver.ValidateRecords(recs, dim); err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) error { return s.Upsert(ctx, ns, recs) }, nil
 }
 
 func (s *refStore) write(ns string, r index.Record) {

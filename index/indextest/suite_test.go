@@ -70,7 +70,7 @@ var brokenStores = []struct {
 	{bugNoClose, []string{"Closed"}},
 	{bugCloseTwiceErrors, []string{"Closed"}},
 	{bugCountStale, []string{"Counter"}},
-	{bugPrepareWrites, []string{"PrepareUpsert"}},
+	{bugNilContext, []string{"BadArguments"}},
 	{bugNamespacesTwice, []string{"Namespacer"}},
 }
 
