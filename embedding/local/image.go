@@ -348,7 +348,7 @@ func (e *ImageEncoder) decode(in embedding.Input) (image.Image, error) {
 			return nil, errors.New("both Image bytes and a Decoded image (set one)")
 		}
 		if v := reflect.ValueOf(in.Decoded); v.Kind() == reflect.Pointer && v.IsNil() {
-			return nil, fmt.Errorf("Decoded is a nil %T", in.Decoded)
+			return nil, fmt.Errorf("a nil %T as Decoded", in.Decoded)
 		}
 		return in.Decoded, nil
 	}
