@@ -76,38 +76,40 @@ func (s *Store) search(ctx context.Context, sp *space, q []float32, k int, f ind
 	if n >= s.cfg.parallelRows {
 		workers = min(s.cfg.workers, n)
 	}
+	// Equal scores rank by ID, not by slot, so results do not depend on
+	// where records sit (the order of writes and deletes) nor on how the
+	// query is split across goroutines.
+	byID := func(a, b int) bool { return sp.ids[a] < sp.ids[b] }
 	if workers == 1 {
-		top := newTopK(k, sp.ids)
+		top := vecmath.NewTopK(k, byID)
 		if err := s.scoreRange(ctx, sp, q, f, 0, n, top); err != nil {
 			return nil, err
 		}
-		return top.sorted(), nil
+		return top.Sorted(), nil
 	}
-	tops := make([]*topK, workers)
+	tops := make([]*vecmath.TopK, workers)
 	g, gctx := errgroup.WithContext(ctx)
 	for w := range workers {
 		lo, hi := n*w/workers, n*(w+1)/workers
-		tops[w] = newTopK(k, sp.ids)
+		tops[w] = vecmath.NewTopK(k, byID)
 		g.Go(func() error { return s.scoreRange(gctx, sp, q, f, lo, hi, tops[w]) })
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	for _, t := range tops[1:] {
-		for _, x := range t.h {
-			tops[0].push(x)
-		}
+		tops[0].Merge(t)
 	}
-	return tops[0].sorted(), nil
+	return tops[0].Sorted(), nil
 }
 
 // scoreRange offers the records in slots [lo, hi) that f matches to top.
 // The filter is evaluated only for records that score well enough to enter.
-func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.Filter, lo, hi int, top *topK) error {
+func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.Filter, lo, hi int, top *vecmath.TopK) error {
 	var scores [searchBlock]float32
 	d := sp.dim
 	filtered := !f.IsZero()
-	threshold, full := top.threshold()
+	threshold, full := top.Threshold()
 	for start := lo; start < hi; start += searchBlock {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -140,98 +142,9 @@ func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.
 			if filtered && !f.Match(sp.meta[start+i]) {
 				continue
 			}
-			top.push(vecmath.Scored{Index: start + i, Score: score})
-			threshold, full = top.threshold()
+			top.Push(start+i, score)
+			threshold, full = top.Threshold()
 		}
 	}
 	return nil
-}
-
-// topK keeps the k best records of a namespace seen so far in a bounded
-// min-heap (the worst on top), ranked by score and then by ID, the smaller
-// first. Ranking ties by ID rather than by slot (as vecmath.TopK would)
-// makes results independent of where records sit, which depends on the
-// order of writes and deletes, and of how a query is split across
-// goroutines.
-type topK struct {
-	k   int
-	ids []string         // slot → ID, of the namespace searched
-	h   []vecmath.Scored // Index is a slot
-}
-
-func newTopK(k int, ids []string) *topK {
-	return &topK{k: max(k, 1), ids: ids, h: make([]vecmath.Scored, 0, min(k, 1<<16))}
-}
-
-// better reports whether a ranks before b.
-func (t *topK) better(a, b vecmath.Scored) bool {
-	if a.Score != b.Score {
-		return a.Score > b.Score
-	}
-	return t.ids[a.Index] < t.ids[b.Index]
-}
-
-// threshold returns the worst score kept and whether the heap is full; a
-// record scoring below it cannot enter.
-func (t *topK) threshold() (float32, bool) {
-	if len(t.h) < t.k {
-		return 0, false
-	}
-	return t.h[0].Score, true
-}
-
-// push offers a record.
-func (t *topK) push(x vecmath.Scored) {
-	if len(t.h) < t.k {
-		t.h = append(t.h, x)
-		t.up(len(t.h) - 1)
-		return
-	}
-	if t.better(x, t.h[0]) {
-		t.h[0] = x
-		t.down(0)
-	}
-}
-
-func (t *topK) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !t.better(t.h[p], t.h[i]) {
-			return
-		}
-		t.h[p], t.h[i] = t.h[i], t.h[p]
-		i = p
-	}
-}
-
-func (t *topK) down(i int) {
-	for {
-		worst, l := i, 2*i+1
-		if l < len(t.h) && t.better(t.h[worst], t.h[l]) {
-			worst = l
-		}
-		if r := l + 1; r < len(t.h) && t.better(t.h[worst], t.h[r]) {
-			worst = r
-		}
-		if worst == i {
-			return
-		}
-		t.h[i], t.h[worst] = t.h[worst], t.h[i]
-		i = worst
-	}
-}
-
-// sorted returns the kept records, best first.
-func (t *topK) sorted() []vecmath.Scored {
-	out := slices.Clone(t.h)
-	slices.SortFunc(out, func(a, b vecmath.Scored) int {
-		if t.better(a, b) {
-			return -1
-		}
-		if t.better(b, a) {
-			return 1
-		}
-		return 0
-	})
-	return out
 }

@@ -17,29 +17,37 @@ type Scored struct {
 }
 
 // TopK keeps the k best-scored items seen so far in a bounded min-heap.
-// Ties are broken by the smaller index, so results are deterministic.
-// The zero value is not usable; call [NewTopK].
+// Equal scores are ranked by a tie function (by default the smaller index
+// first), so results are deterministic. The zero value is not usable; call
+// [NewTopK].
 type TopK struct {
 	k int
 	h scoredHeap
 }
 
-// NewTopK returns a TopK keeping at most k items (k >= 1).
-func NewTopK(k int) *TopK {
+// NewTopK returns a TopK keeping at most k items (k >= 1). tie, if not nil,
+// reports whether item a ranks before item b when their scores are equal;
+// it must be a strict order (index/memory ranks equal scores by record ID,
+// so that results do not depend on where records sit). Without it the
+// smaller index ranks first.
+func NewTopK(k int, tie func(a, b int) bool) *TopK {
 	if k < 1 {
 		k = 1
 	}
-	return &TopK{k: k, h: make(scoredHeap, 0, min(k, 1<<16))}
+	if tie == nil {
+		tie = func(a, b int) bool { return a < b }
+	}
+	return &TopK{k: k, h: scoredHeap{s: make([]Scored, 0, min(k, 1<<16)), tie: tie}}
 }
 
 // Push offers an item.
 func (t *TopK) Push(index int, score float32) {
-	if len(t.h) < t.k {
+	if len(t.h.s) < t.k {
 		heap.Push(&t.h, Scored{index, score})
 		return
 	}
-	if better(Scored{index, score}, t.h[0]) {
-		t.h[0] = Scored{index, score}
+	if t.h.better(Scored{index, score}, t.h.s[0]) {
+		t.h.s[0] = Scored{index, score}
 		heap.Fix(&t.h, 0)
 	}
 }
@@ -47,48 +55,51 @@ func (t *TopK) Push(index int, score float32) {
 // Threshold returns the worst score kept, and whether the heap is full.
 // An item scoring below it cannot enter.
 func (t *TopK) Threshold() (float32, bool) {
-	if len(t.h) < t.k {
+	if len(t.h.s) < t.k {
 		return 0, false
 	}
-	return t.h[0].Score, true
+	return t.h.s[0].Score, true
 }
 
 // Merge pushes every item kept by o into t.
 func (t *TopK) Merge(o *TopK) {
-	for _, s := range o.h {
+	for _, s := range o.h.s {
 		t.Push(s.Index, s.Score)
 	}
 }
 
 // Len returns the number of items kept.
-func (t *TopK) Len() int { return len(t.h) }
+func (t *TopK) Len() int { return len(t.h.s) }
 
 // Sorted returns the kept items, best first. The TopK stays usable.
 func (t *TopK) Sorted() []Scored {
-	out := append([]Scored(nil), t.h...)
-	sort.Slice(out, func(i, j int) bool { return better(out[i], out[j]) })
+	out := append([]Scored(nil), t.h.s...)
+	sort.Slice(out, func(i, j int) bool { return t.h.better(out[i], out[j]) })
 	return out
 }
 
+// scoredHeap is a min-heap: the worst item on top.
+type scoredHeap struct {
+	s   []Scored
+	tie func(a, b int) bool
+}
+
 // better reports whether a ranks before b.
-func better(a, b Scored) bool {
+func (h *scoredHeap) better(a, b Scored) bool {
 	if a.Score != b.Score {
 		return a.Score > b.Score
 	}
-	return a.Index < b.Index
+	return h.tie(a.Index, b.Index)
 }
 
-// scoredHeap is a min-heap: the worst item on top.
-type scoredHeap []Scored
-
-func (h scoredHeap) Len() int           { return len(h) }
-func (h scoredHeap) Less(i, j int) bool { return better(h[j], h[i]) }
-func (h scoredHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *scoredHeap) Push(x any)        { *h = append(*h, x.(Scored)) }
+func (h *scoredHeap) Len() int           { return len(h.s) }
+func (h *scoredHeap) Less(i, j int) bool { return h.better(h.s[j], h.s[i]) }
+func (h *scoredHeap) Swap(i, j int)      { h.s[i], h.s[j] = h.s[j], h.s[i] }
+func (h *scoredHeap) Push(x any)         { h.s = append(h.s, x.(Scored)) }
 func (h *scoredHeap) Pop() any {
-	old := *h
+	old := h.s
 	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	h.s = old[:len(old)-1]
 	return x
 }
 

@@ -55,3 +55,28 @@ func TestNearestKKeepsTheSmallest(t *testing.T) {
 		}
 	}
 }
+
+func TestTopKTies(t *testing.T) {
+	t.Parallel()
+	// Five items with one score: the default keeps the smallest indexes,
+	// a tie function decides otherwise, whatever the push order.
+	for _, order := range [][]int{{0, 1, 2, 3, 4}, {4, 3, 2, 1, 0}, {2, 4, 0, 3, 1}} {
+		def := NewTopK(3, nil)
+		rev := NewTopK(3, func(a, b int) bool { return a > b })
+		for _, i := range order {
+			def.Push(i, 1)
+			rev.Push(i, 1)
+		}
+		def.Push(9, 2) // a better score wins whatever the ties
+		var got, gotRev []int
+		for _, s := range def.Sorted() {
+			got = append(got, s.Index)
+		}
+		for _, s := range rev.Sorted() {
+			gotRev = append(gotRev, s.Index)
+		}
+		if !slices.Equal(got, []int{9, 0, 1}) || !slices.Equal(gotRev, []int{4, 3, 2}) {
+			t.Errorf("order %v: default %v, reversed ties %v", order, got, gotRev)
+		}
+	}
+}
