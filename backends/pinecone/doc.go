@@ -9,8 +9,12 @@
 // ([WithCreate]) and wait until it is ready. Writes are best sent through
 // index.UpsertAll, which batches, runs requests in parallel and retries what
 // the Store marks retryable; the Store itself splits every call to honour
-// Pinecone's limits (1000 vectors or 2 MB per upsert, 1000 IDs per fetch or
-// delete, top_k ≤ 10000) and checks every record before sending anything.
+// Pinecone's limits (1000 vectors or 2 MB per upsert, each record counted
+// at its exact size on the wire; 1000 IDs per fetch or delete; top_k ≤
+// 10000) and checks every record before sending anything. A query whose
+// result could exceed Pinecone's 4 MB (TopK above about 30) is answered in
+// two steps, IDs and scores first, then a fetch of the matches (see
+// [Store.Query]).
 //
 // Scores follow Shoal's convention, larger is more similar: cosine
 // similarity, dot product, and the negated squared Euclidean distance

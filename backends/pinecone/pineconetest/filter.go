@@ -14,7 +14,10 @@ import (
 // compileFilter turns a Pinecone metadata filter into a predicate with
 // Pinecone's semantics: $ne and $nin also match records that lack the field;
 // on a list field $eq/$in match when any element matches and $ne/$nin when
-// none does; numbers compare as float64.
+// none does; numbers compare as float64. The operators and their operand
+// types ($eq/$ne: number, string, boolean; $gt/$gte/$lt/$lte: number;
+// $in/$nin: strings or numbers; $exists: boolean; $and/$or) follow
+// https://docs.pinecone.io/guides/search/filter-by-metadata.
 func compileFilter(f map[string]any) (func(index.Metadata) bool, error) {
 	if len(f) == 0 {
 		return func(index.Metadata) bool { return true }, nil

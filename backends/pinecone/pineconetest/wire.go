@@ -86,7 +86,9 @@ type upsertVector struct {
 }
 
 // parseUpsert decodes an UpsertRequest. Metadata that Pinecone rejects
-// (null, nested objects, lists of non-strings) is an error naming the key.
+// (null, nested objects, lists of non-strings:
+// https://docs.pinecone.io/guides/data/understanding-metadata) is an error
+// naming the key.
 func (sc upsertSchema) parseUpsert(b []byte) (ns string, vs []upsertVector, err error) {
 	err = eachField(b, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch {
