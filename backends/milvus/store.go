@@ -60,6 +60,9 @@ func Open(ctx context.Context, addr, collection string, opts ...Option) (*Store,
 			return nil, fmt.Errorf("milvus: %w", err)
 		}
 	}
+	if ctx == nil {
+		return nil, fmt.Errorf("milvus: %w: nil context", index.ErrInvalidArgument)
+	}
 	if addr == "" {
 		return nil, fmt.Errorf("milvus: %w: empty address", index.ErrInvalidArgument)
 	}
@@ -319,14 +322,7 @@ func (s *Store) begin(ctx context.Context, namespace string) error {
 	if closed {
 		return fmt.Errorf("milvus: %w", index.ErrClosed)
 	}
-	if err := ctx.Err(); err != nil {
-		return context.Cause(ctx)
-	}
-	return validNamespace(namespace)
-}
-
-func validNamespace(ns string) error {
-	if err := driver.ValidateNamespace(ns); err != nil {
+	if err := driver.CheckCall(ctx, namespace); err != nil {
 		return fmt.Errorf("milvus: %w", err)
 	}
 	return nil
@@ -348,7 +344,7 @@ func (s *Store) Upsert(ctx context.Context, namespace string, recs []index.Recor
 	if err := s.begin(ctx, namespace); err != nil {
 		return err
 	}
-	mds, err := driver.CheckUpsert(ctx, namespace, recs, s.dim)
+	mds, err := driver.CheckUpsert(ctx, namespace, recs, s.dim) // after begin: only the records are left to check
 	if err != nil {
 		return fmt.Errorf("milvus: upsert: %w", err)
 	}
