@@ -187,4 +187,3 @@ func TestItemError(t *testing.T) {
 	assert.Equal(t, 12, ie.Index)
 	assert.Equal(t, "doc-7", ie.ID)
 }
-

@@ -25,7 +25,7 @@ func testBadArguments(t *testing.T, h *harness) {
 			_, err := s.Query(nilCtx, index.Query{Namespace: ns, Vector: good.Vector, TopK: 1})
 			return err
 		},
-		"Fetch": func() error { _, err := s.Fetch(nilCtx, ns, []string{"a"}); return err },
+		"Fetch":  func() error { _, err := s.Fetch(nilCtx, ns, []string{"a"}); return err },
 		"Delete": func() error { return s.Delete(nilCtx, ns, []string{"a"}) },
 		"Scan": func() error {
 			for _, err := range s.Scan(nilCtx, ns, index.Filter{}) {
