@@ -158,7 +158,7 @@ func runResult(ctx context.Context, cfg config, out io.Writer) (*result, error) 
 		label, _ := r.Metadata.String("label")
 		nn := ""
 		if len(r.Neighbors) > 0 {
-			nl, _ := space.Metadata(r.Neighbors[0].Index).String("label")
+			nl := labelOf(space, r.Neighbors[0].Index)
 			nn = fmt.Sprintf("%s (%s, %.3f)", r.Neighbors[0].ID, nl, r.Neighbors[0].Distance)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\t%s\n", i+1, r.ID, label, r.Score, nn)
@@ -184,8 +184,7 @@ func runResult(ctx context.Context, cfg config, out io.Writer) (*result, error) 
 	tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "a\tb\tlabels\tdistance\tleak")
 	for _, p := range res.dups.Pairs[:min(20, len(res.dups.Pairs))] {
-		la, _ := space.Metadata(p.IndexA).String("label")
-		lb, _ := space.Metadata(p.IndexB).String("label")
+		la, lb := labelOf(space, p.IndexA), labelOf(space, p.IndexB)
 		mark := ""
 		if leak[[2]string{min(p.A, p.B), max(p.A, p.B)}] {
 			mark = "train/test"
@@ -260,16 +259,16 @@ func runResult(ctx context.Context, cfg config, out io.Writer) (*result, error) 
 		}
 		res.quality[method] = q
 		fmt.Fprintf(out, "Map (%s, %d points, %v): trustworthiness %.3f, 10-NN preservation %.3f.\n", method, len(m.Points), elapsed.Round(time.Millisecond), q.Trustworthiness, q.KNNPreservation)
-		popts := []look.PlotOption{look.Highlight(rare...), look.Title(fmt.Sprintf("%s — %d images, %s map (rarest %d ringed)", ns, len(m.Points), method, len(rare)))}
+		popts := []look.PlotOption{look.WithHighlight(rare...), look.WithTitle(fmt.Sprintf("%s — %d images, %s map (rarest %d ringed)", ns, len(m.Points), method, len(rare)))}
 		if cfg.pictureWidth > 0 {
-			popts = append(popts, look.Size(cfg.pictureWidth, cfg.pictHigh))
+			popts = append(popts, look.WithSize(cfg.pictureWidth, cfg.pictHigh))
 		}
 		base := filepath.Join(cfg.out, "map-"+method.String())
 		if err := writeFile(base+".png", func(w io.Writer) error { return m.WritePNG(w, popts...) }); err != nil {
 			return nil, err
 		}
 		if err := writeFile(base+".html", func(w io.Writer) error {
-			return m.WriteHTML(w, append(popts, look.Thumbnails(thumb))...)
+			return m.WriteHTML(w, append(popts, look.WithThumbnails(thumb))...)
 		}); err != nil {
 			return nil, err
 		}
@@ -293,21 +292,40 @@ func classify(ctx context.Context, store index.VectorStore, ns string, space *lo
 	}
 	recs := make([]index.Record, space.Len())
 	for i := range space.Len() {
+		it, err := space.Item(i)
+		if err != nil {
+			return err
+		}
+		nbs, err := g.Neighbors(i)
+		if err != nil {
+			return err
+		}
 		votes := map[string]int{}
 		best, bestN := "", 0
-		for _, nb := range g.Neighbors(i) {
-			l, _ := space.Metadata(nb.Index).String("label")
+		for _, nb := range nbs {
+			l := labelOf(space, nb.Index)
 			votes[l]++
 			if votes[l] > bestN {
 				best, bestN = l, votes[l]
 			}
 		}
-		md := space.Metadata(i).Clone()
+		md := it.Metadata.Clone()
 		md["pred"] = best
-		recs[i] = index.Record{ID: space.ID(i), Vector: space.Vector(i), Metadata: md}
+		recs[i] = index.Record{ID: it.ID, Vector: it.Vector, Metadata: md}
 	}
 	_, err = index.UpsertAll(ctx, store, ns, index.Records(recs))
 	return err
+}
+
+// labelOf returns item i's "label" field, or "" for an item outside the
+// space.
+func labelOf(space *look.Space, i int) string {
+	it, err := space.Item(i)
+	if err != nil {
+		return ""
+	}
+	l, _ := it.Metadata.String("label")
+	return l
 }
 
 // assignSplit gives each item "train" (80%) or "test", seeded.

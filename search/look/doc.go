@@ -13,8 +13,16 @@
 //	dups, err := sp.Duplicates(ctx, 0.002, look.WithAcross("split", "train", "test"))
 //	clusters, err := sp.ErrorClusters(ctx, "pred", "label")
 //	m, err := sp.Map(ctx, look.Neighborhood)
-//	err = m.WritePNG(f, look.ColorBy("label"))
-//	err = m.WriteHTML(g, look.Thumbnails(thumb))
+//	err = m.WritePNG(f, look.WithColorBy("label"))
+//	err = m.WriteHTML(g, look.WithThumbnails(thumb))
+//
+// # Options
+//
+// The calls share one [Option] type, and [Map.WritePNG] and [Map.WriteHTML]
+// one [PlotOption] type. Each option documents its default and the calls
+// that read it; an option given to a call that does not read it is an
+// error naming the option and the call (WithK given to Load, say), never
+// silently ignored.
 //
 // # Spaces and sampling
 //
@@ -24,7 +32,13 @@
 // [WithMaxItems] is sampled uniformly in the same pass (reservoir
 // sampling), so memory is bounded whatever the pool's size; 1,000,000 ×
 // 128-d vectors take 512 MiB. [FromRecords] builds a Space from records
-// already in hand.
+// already in hand. [Space.Item] returns one item by its index.
+//
+// Load measures distances with the store's own metric, asked through
+// [index.StoreMetric]; [WithMetric] is needed only for a store that does
+// not report its metric (then index.Cosine is assumed) and for
+// FromRecords, and contradicting the store's metric is an error naming
+// both.
 //
 // # Distances
 //
@@ -80,10 +94,15 @@
 //
 // # Errors
 //
-// Errors wrap sentinels; test them with errors.Is:
+// Error texts name the package once, then the item and the reason
+// ("look: WithK does not apply to Load"); they wrap sentinels, so test
+// them with errors.Is:
 //   - [ErrInvalidOption] (wrapping index.ErrInvalidArgument): an option or
-//     argument out of range, a bad filter (also index.ErrInvalidFilter), a
-//     thumbnail that is not a data:image/ URI.
+//     argument out of range, an option given to a call that does not read
+//     it, a WithMetric that contradicts the store's, a bad filter (also
+//     index.ErrInvalidFilter), a thumbnail that is not a data:image/ URI.
+//   - index.ErrInvalidArgument: a nil context, or an item index out of
+//     range (Space.Item, Space.Distance, Graph.Neighbors).
 //   - [ErrTooFew]: too few items for the analysis (a kNN graph needs more
 //     than k items).
 //   - [ErrNoStore] (wrapping index.ErrInvalidArgument): [WithStoreQueries]

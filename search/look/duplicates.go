@@ -45,12 +45,15 @@ type Duplicates struct {
 // the inverted file of [Space.Neighbors] and can miss pairs.
 //
 // Options: WithAcross, WithMaxPairs, WithConcurrency, WithExactLimit,
-// WithApproximate, WithSeed.
+// WithApproximate, WithSeed; any other is an error.
 func (sp *Space) Duplicates(ctx context.Context, threshold float64, opts ...Option) (*Duplicates, error) {
-	if !(threshold >= 0) || math.IsInf(threshold, 1) {
-		return nil, invalid("duplicate threshold %v (want a finite number ≥ 0)", threshold)
+	if ctx == nil {
+		return nil, errorf(index.ErrInvalidArgument, "Space.Duplicates: nil context")
 	}
-	c, err := newConfig(opts)
+	if !(threshold >= 0) || math.IsInf(threshold, 1) {
+		return nil, errorf(ErrInvalidOption, "Space.Duplicates: threshold %v (want a finite number ≥ 0)", threshold)
+	}
+	c, err := newConfig(callDuplicates, opts)
 	if err != nil {
 		return nil, err
 	}

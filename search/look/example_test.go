@@ -72,7 +72,7 @@ func ExampleSpace_Map() {
 	}
 	q, _ := m.Quality(ctx, 3)
 	fmt.Printf("%d points, trustworthiness %.2f\n", len(m.Points), q.Trustworthiness)
-	// m.WritePNG(f, look.ColorBy("label")) and m.WriteHTML(g) draw it.
+	// m.WritePNG(f, look.WithColorBy("label")) and m.WriteHTML(g) draw it.
 	// Output:
 	// 26 points, trustworthiness 1.00
 }

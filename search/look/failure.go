@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
@@ -54,12 +55,16 @@ type Confusion struct {
 // an int64 and a prediction stored as a float64 match when they print
 // alike.
 //
-// Options: WithClusters, WithRepresentatives, WithSeed, WithConcurrency.
+// Options: WithClusters, WithRepresentatives, WithSeed, WithConcurrency;
+// any other is an error.
 func (sp *Space) ErrorClusters(ctx context.Context, predictionField, labelField string, opts ...Option) ([]Cluster, error) {
-	if predictionField == "" || labelField == "" {
-		return nil, invalid("empty prediction or label field")
+	if ctx == nil {
+		return nil, errorf(index.ErrInvalidArgument, "Space.ErrorClusters: nil context")
 	}
-	c, err := newConfig(opts)
+	if predictionField == "" || labelField == "" {
+		return nil, errorf(ErrInvalidOption, "Space.ErrorClusters: empty prediction or label field")
+	}
+	c, err := newConfig(callErrorClusters, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +82,7 @@ func (sp *Space) ErrorClusters(ctx context.Context, predictionField, labelField 
 	}
 	n, d := len(items), sp.dim
 	if n < 2 {
-		return nil, fmt.Errorf("%w: %d items have both %q and %q", ErrTooFew, n, predictionField, labelField)
+		return nil, errorf(nil, "%w: %d items have both %q and %q", ErrTooFew, n, predictionField, labelField)
 	}
 	k := c.clusters
 	if k == 0 {

@@ -42,10 +42,10 @@ func hex(c interface{ RGBA() (r, g, b, a uint32) }) string {
 // and canvas, no external resources): axes with ticks, a legend, a
 // selector to colour the points by any metadata field, a continuous colour
 // scale for numeric fields, and a tooltip on hover with the point's ID,
-// label, metadata and thumbnail ([Thumbnails]). Drag to zoom, double-click
+// label, metadata and thumbnail ([WithThumbnails]). Drag to zoom, double-click
 // to reset.
 func (m *Map) WriteHTML(w io.Writer, opts ...PlotOption) error {
-	c, err := newPlotConfig(m, opts)
+	c, err := newPlotConfig(m, true, opts)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (m *Map) WriteHTML(w io.Writer, opts ...PlotOption) error {
 	d.Points = make([]htmlPoint, len(m.Points))
 	for i, p := range m.Points {
 		if math.IsNaN(p.X) || math.IsNaN(p.Y) {
-			return fmt.Errorf("look: point %q has no coordinates", p.ID)
+			return errorf(nil, "point %q has no coordinates", p.ID)
 		}
 		hp := htmlPoint{ID: p.ID, X: round6(p.X), Y: round6(p.Y), Mark: c.highlight[p.ID]}
 		if len(p.Metadata) > 0 {
@@ -84,7 +84,7 @@ func (m *Map) WriteHTML(w io.Writer, opts ...PlotOption) error {
 		if c.thumbnails != nil {
 			t := c.thumbnails(p.ID)
 			if t != "" && !strings.HasPrefix(t, "data:image/") {
-				return fmt.Errorf("%w: thumbnail of %q is not a data:image/ URI", ErrInvalidOption, p.ID)
+				return errorf(ErrInvalidOption, "WithThumbnails: the thumbnail of %q is not a data:image/ URI", p.ID)
 			}
 			hp.Thumb = t
 		}
@@ -96,7 +96,7 @@ func (m *Map) WriteHTML(w io.Writer, opts ...PlotOption) error {
 	slices.Sort(d.Fields)
 	data, err := json.Marshal(d) // escapes <, > and &, so it cannot close the script
 	if err != nil {
-		return fmt.Errorf("look: encoding the map: %w", err)
+		return errorf(nil, "encoding the map: %w", err)
 	}
 	_, err = io.WriteString(w, strings.Replace(strings.Replace(htmlPage, "{{TITLE}}", html.EscapeString(c.title), 1), "{{DATA}}", string(data), 1))
 	return err

@@ -2,7 +2,6 @@ package look
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"slices"
 
@@ -38,8 +37,17 @@ type Neighbor struct {
 	Distance float64
 }
 
-// Neighbors returns item i's neighbours, nearest first.
-func (g *Graph) Neighbors(i int) []Neighbor {
+// Neighbors returns item i's neighbours, nearest first. An i out of the
+// space's range is an error wrapping index.ErrInvalidArgument.
+func (g *Graph) Neighbors(i int) ([]Neighbor, error) {
+	if err := g.space.checkIndex("Graph.Neighbors", i); err != nil {
+		return nil, err
+	}
+	return g.neighbors(i), nil
+}
+
+// neighbors is Neighbors for an i known to be in range.
+func (g *Graph) neighbors(i int) []Neighbor {
 	out := make([]Neighbor, 0, g.K)
 	for j := i * g.K; j < (i+1)*g.K; j++ {
 		if math.IsInf(float64(g.dist[j]), 1) {
@@ -74,9 +82,13 @@ func (g *Graph) Neighbors(i int) []Neighbor {
 //     neighbours come from the whole pool.
 //
 // Options: WithK, WithWeights (its length), WithConcurrency,
-// WithStoreQueries, WithExactLimit, WithApproximate, WithSeed.
+// WithStoreQueries, WithExactLimit, WithApproximate, WithSeed; any other is
+// an error.
 func (sp *Space) Neighbors(ctx context.Context, opts ...Option) (*Graph, error) {
-	c, err := newConfig(opts)
+	if ctx == nil {
+		return nil, errorf(index.ErrInvalidArgument, "Space.Neighbors: nil context")
+	}
+	c, err := newConfig(callNeighbors, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +101,7 @@ func (sp *Space) neighbors(ctx context.Context, c *config) (*Graph, error) {
 		return nil, ErrNoStore
 	}
 	if !c.viaStore && n <= c.k {
-		return nil, fmt.Errorf("%w: %d items, need more than k = %d for a kNN graph", ErrTooFew, n, c.k)
+		return nil, errorf(nil, "%w: %d items, need more than k = %d for a kNN graph", ErrTooFew, n, c.k)
 	}
 	approx := !c.viaStore && n > c.exactLimit
 	key := graphKey{k: c.k, viaStore: c.viaStore, approx: approx}
@@ -294,9 +306,9 @@ func (sp *Space) storeKNN(ctx context.Context, c *config) (*Graph, error) {
 			break
 		}
 		eg.Go(func() error {
-			ms, err := sp.store.Query(gctx, index.Query{Namespace: sp.namespace, Vector: sp.Vector(i), TopK: k + 1, Filter: sp.filter})
+			ms, err := sp.store.Query(gctx, index.Query{Namespace: sp.namespace, Vector: sp.vec(i), TopK: k + 1, Filter: sp.filter})
 			if err != nil {
-				return fmt.Errorf("look: neighbours of %q: %w", sp.ids[i], err)
+				return errorf(nil, "neighbours of %q: %w", sp.ids[i], err)
 			}
 			row := i * k
 			j := 0

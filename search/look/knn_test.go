@@ -35,7 +35,7 @@ func TestExactKNNMatchesBruteForce(t *testing.T) {
 					}
 				}
 				slices.SortFunc(all, func(a, b nd) int { return cmp.Compare(a.d, b.d) })
-				got := g.Neighbors(i)
+				got := g.neighbors(i)
 				require.Len(t, got, 7)
 				for r, nb := range got {
 					assert.InDelta(t, all[r].d, nb.Distance, 1e-3*max(1, abs(all[r].d)), "item %d rank %d", i, r)

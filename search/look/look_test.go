@@ -105,11 +105,11 @@ func TestStoreQueriesAgreeWithMemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "store", g.Method)
 	for i := range local {
-		assert.InDelta(t, local[i], remote[i], 1e-4, "item %s", sp.ID(i))
+		assert.InDelta(t, local[i], remote[i], 1e-4, "item %s", sp.ids[i])
 	}
 	// The filter held for the neighbours too.
 	for i := range sp.Len() {
-		for _, nb := range g.Neighbors(i) {
+		for _, nb := range g.neighbors(i) {
 			require.GreaterOrEqual(t, nb.Index, 0, "neighbour %s outside the filtered space", nb.ID)
 		}
 	}
@@ -205,7 +205,7 @@ func TestDuplicatesFindsExactlyThePlantedPairs(t *testing.T) {
 			for _, p := range got.Pairs {
 				found[[2]string{min(p.A, p.B), max(p.A, p.B)}] = true
 				assert.LessOrEqual(t, p.Distance, threshold)
-				assert.InDelta(t, sp.Distance(p.IndexA, p.IndexB), p.Distance, 1e-5)
+				assert.InDelta(t, sp.distance(p.IndexA, p.IndexB), p.Distance, 1e-5)
 			}
 			assert.Equal(t, planted, found)
 			assert.False(t, got.Truncated)
@@ -358,7 +358,7 @@ func TestLoadSamplesLargePools(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 100, sp.Len())
 	assert.Equal(t, 1000, sp.Total())
-	assert.Nil(t, sp.Metadata(0))
+	assert.Nil(t, sp.meta[0])
 	again, err := Load(context.Background(), store, "ns", WithMaxItems(100), WithSeed(7))
 	require.NoError(t, err)
 	assert.Equal(t, sp.ids, again.ids)
@@ -389,6 +389,99 @@ func TestLoadLearnsTheMetric(t *testing.T) {
 	sp, err = Load(context.Background(), opaque{s}, "ns")
 	require.NoError(t, err)
 	assert.Equal(t, index.Cosine, sp.Metric(), "a store that hides its metric is assumed cosine")
+	sp, err = Load(context.Background(), opaque{s}, "ns", WithMetric(index.Euclidean))
+	require.NoError(t, err)
+	assert.Equal(t, index.Euclidean, sp.Metric())
+
+	// An explicit metric that contradicts the store's is an error.
+	_, err = Load(context.Background(), s, "ns", WithMetric(index.Cosine))
+	assert.ErrorIs(t, err, ErrInvalidOption)
+	assert.EqualError(t, err, "look: WithMetric(cosine) contradicts the store's metric euclidean")
+}
+
+// An option given to a call that does not read it is an error naming both,
+// never silently ignored.
+func TestOptionsThatDoNotApply(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	recs := blobs(3, 30, 4, 2, 0.3)
+	store := newStore(t, index.Cosine, recs)
+	sp, err := FromRecords(recs)
+	require.NoError(t, err)
+	m, err := sp.Map(ctx, PCA)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		call func() error
+		text string
+	}{
+		{func() error { _, err := Load(ctx, store, "ns", WithK(3)); return err }, "look: WithK does not apply to Load"},
+		{func() error { _, err := FromRecords(recs, WithFilter(index.Eq("a", 1))); return err }, "look: WithFilter does not apply to FromRecords"},
+		{func() error { _, err := FromRecords(recs, WithSeed(2)); return err }, "look: WithSeed does not apply to FromRecords"},
+		{func() error { _, err := sp.Neighbors(ctx, WithTop(3)); return err }, "look: WithTop does not apply to Space.Neighbors"},
+		{func() error { _, _, err := sp.Rarity(ctx, WithMaxPairs(3)); return err }, "look: WithMaxPairs does not apply to Space.Rarity"},
+		{func() error { _, err := sp.Rarest(ctx, WithMetric(index.Cosine)); return err }, "look: WithMetric does not apply to Space.Rarest"},
+		{func() error { _, err := sp.Duplicates(ctx, 0.1, WithK(3)); return err }, "look: WithK does not apply to Space.Duplicates"},
+		{func() error { _, err := sp.ErrorClusters(ctx, "pred", "label", WithExactLimit(3)); return err }, "look: WithExactLimit does not apply to Space.ErrorClusters"},
+		{func() error { _, err := sp.Map(ctx, PCA, WithStoreQueries()); return err }, "look: WithStoreQueries does not apply to Space.Map"},
+		{func() error { _, err := sp.Map(ctx, PCA, WithFields("label")); return err }, "look: WithFields does not apply to Space.Map"},
+		{func() error { return m.WritePNG(&bytes.Buffer{}, WithThumbnails(func(string) string { return "" })) }, "look: WithThumbnails does not apply to Map.WritePNG"},
+		{func() error { _, err := Load(ctx, store, "ns", WithFilter(index.Eq("label", []int{1}))); return err },
+			`look: WithFilter: invalid filter: eq "label": value of type []int (want string, bool or number)`},
+	} {
+		err := tc.call()
+		assert.ErrorIs(t, err, ErrInvalidOption, tc.text)
+		assert.ErrorIs(t, err, index.ErrInvalidArgument, tc.text)
+		assert.EqualError(t, err, tc.text)
+	}
+}
+
+// Bad arguments are errors wrapping index.ErrInvalidArgument, never panics.
+func TestBadArguments(t *testing.T) {
+	t.Parallel()
+	recs := blobs(3, 30, 4, 2, 0.3)
+	store := newStore(t, index.Cosine, recs)
+	sp, err := FromRecords(recs)
+	require.NoError(t, err)
+	m, err := sp.Map(context.Background(), PCA)
+	require.NoError(t, err)
+	g, err := sp.Neighbors(context.Background(), WithK(3))
+	require.NoError(t, err)
+	var nilCtx context.Context
+	n := sp.Len()
+	for _, tc := range []struct {
+		name string
+		call func() error
+		text string
+	}{
+		{"Load nil context", func() error { _, err := Load(nilCtx, store, "ns"); return err }, "look: Load: nil context"},
+		{"Load nil store", func() error { _, err := Load(context.Background(), nil, "ns"); return err }, "look: Load: nil store"},
+		{"Neighbors nil context", func() error { _, err := sp.Neighbors(nilCtx); return err }, "look: Space.Neighbors: nil context"},
+		{"Rarity nil context", func() error { _, _, err := sp.Rarity(nilCtx); return err }, "look: Space.Rarity: nil context"},
+		{"Rarest nil context", func() error { _, err := sp.Rarest(nilCtx); return err }, "look: Space.Rarest: nil context"},
+		{"Duplicates nil context", func() error { _, err := sp.Duplicates(nilCtx, 0.1); return err }, "look: Space.Duplicates: nil context"},
+		{"ErrorClusters nil context", func() error { _, err := sp.ErrorClusters(nilCtx, "pred", "label"); return err }, "look: Space.ErrorClusters: nil context"},
+		{"Map nil context", func() error { _, err := sp.Map(nilCtx, PCA); return err }, "look: Space.Map: nil context"},
+		{"Quality nil context", func() error { _, err := m.Quality(nilCtx, 3); return err }, "look: Map.Quality: nil context"},
+		{"Item -1", func() error { _, err := sp.Item(-1); return err }, fmt.Sprintf("look: Space.Item: item -1 out of range [0, %d)", n)},
+		{"Item Len", func() error { _, err := sp.Item(n); return err }, fmt.Sprintf("look: Space.Item: item %d out of range", n)},
+		{"Distance -1", func() error { _, err := sp.Distance(0, -1); return err }, "look: Space.Distance: item -1 out of range"},
+		{"Distance Len", func() error { _, err := sp.Distance(n, 0); return err }, "look: Space.Distance: item"},
+		{"Graph.Neighbors -1", func() error { _, err := g.Neighbors(-1); return err }, "look: Graph.Neighbors: item -1 out of range"},
+		{"Graph.Neighbors Len", func() error { _, err := g.Neighbors(n); return err }, "look: Graph.Neighbors: item"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			require.NotPanics(t, func() { err = tc.call() })
+			assert.ErrorIs(t, err, index.ErrInvalidArgument)
+			assert.ErrorContains(t, err, tc.text)
+		})
+	}
+	it, err := sp.Item(1)
+	require.NoError(t, err)
+	assert.Equal(t, Item{Index: 1, ID: recs[1].ID, Vector: sp.vec(1), Metadata: recs[1].Metadata}, it)
+	d, err := sp.Distance(0, 0)
+	require.NoError(t, err)
+	assert.InDelta(t, 0, d, 1e-6)
 }
 
 func TestErrors(t *testing.T) {
@@ -409,10 +502,10 @@ func TestErrors(t *testing.T) {
 			return err
 		}(),
 		"nil store": func() error { _, err := Load(ctx, nil, "ns"); return err }(),
-		"size":      func() error { m, _ := sp.Map(ctx, PCA); return m.WritePNG(&bytes.Buffer{}, Size(10, 10)) }(),
+		"size":      func() error { m, _ := sp.Map(ctx, PCA); return m.WritePNG(&bytes.Buffer{}, WithSize(10, 10)) }(),
 		"thumbnail": func() error {
 			m, _ := sp.Map(ctx, PCA)
-			return m.WriteHTML(&bytes.Buffer{}, Thumbnails(func(string) string { return "https://x/y.png" }))
+			return m.WriteHTML(&bytes.Buffer{}, WithThumbnails(func(string) string { return "https://x/y.png" }))
 		}(),
 		"no store":   func() error { _, err := sp.Rarest(ctx, WithStoreQueries()); return err }(),
 		"concurrent": func() error { _, err := sp.Rarest(ctx, WithConcurrency(0)); return err }(),
@@ -481,7 +574,7 @@ func TestPictures(t *testing.T) {
 	require.NoError(t, err)
 	for _, field := range []string{"label", "score", ""} {
 		var buf bytes.Buffer
-		require.NoError(t, m.WritePNG(&buf, ColorBy(field), Size(640, 480), Highlight(recs[1].ID)))
+		require.NoError(t, m.WritePNG(&buf, WithColorBy(field), WithSize(640, 480), WithHighlight(recs[1].ID)))
 		img, err := png.Decode(&buf)
 		require.NoError(t, err)
 		assert.Equal(t, 640, img.Bounds().Dx())
@@ -489,7 +582,7 @@ func TestPictures(t *testing.T) {
 	}
 	var page bytes.Buffer
 	thumb := "data:image/png;base64,iVBORw0KGgo="
-	require.NoError(t, m.WriteHTML(&page, ColorBy("score"), Thumbnails(func(id string) string {
+	require.NoError(t, m.WriteHTML(&page, WithColorBy("score"), WithThumbnails(func(id string) string {
 		if id == recs[2].ID {
 			return thumb
 		}
@@ -546,7 +639,7 @@ func FuzzWriteHTML(f *testing.F) {
 		m, err := sp.Map(context.Background(), PCA)
 		require.NoError(t, err)
 		var buf bytes.Buffer
-		require.NoError(t, m.WriteHTML(&buf, Title(value)))
+		require.NoError(t, m.WriteHTML(&buf, WithTitle(value)))
 		page := buf.String()
 		const open = `<script type="application/json" id="data">`
 		start := strings.Index(page, open)

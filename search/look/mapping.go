@@ -71,19 +71,23 @@ type Map struct {
 // a seed).
 //
 // Options: WithMapPoints, WithSeed, WithMapNeighbors, WithMinDist,
-// WithEpochs, WithConcurrency, WithExactLimit.
+// WithEpochs, WithConcurrency, WithExactLimit, WithApproximate; any other
+// is an error.
 func (sp *Space) Map(ctx context.Context, method Method, opts ...Option) (*Map, error) {
-	if method != PCA && method != Neighborhood {
-		return nil, invalid("map method %v", method)
+	if ctx == nil {
+		return nil, errorf(index.ErrInvalidArgument, "Space.Map: nil context")
 	}
-	c, err := newConfig(opts)
+	if method != PCA && method != Neighborhood {
+		return nil, errorf(ErrInvalidOption, "Space.Map: unknown method %v", method)
+	}
+	c, err := newConfig(callMap, opts)
 	if err != nil {
 		return nil, err
 	}
 	sub := sp.sample(c.mapPoints, c.seed)
 	n := sub.Len()
 	if n < 3 || (method == Neighborhood && n <= c.mapNN) {
-		return nil, fmt.Errorf("%w: %d items to map with %v", ErrTooFew, n, method)
+		return nil, errorf(nil, "%w: %d items to map with %v", ErrTooFew, n, method)
 	}
 	y, explained, err := pca2(sub)
 	if err != nil {
@@ -131,7 +135,7 @@ func (sp *Space) sample(maxItems int, seed uint64) *Space {
 	sub.vecs = make([]float32, 0, maxItems*sp.dim)
 	for j, i := range pick {
 		sub.ids[j], sub.meta[j] = sp.ids[i], sp.meta[i]
-		sub.vecs = append(sub.vecs, sp.Vector(i)...)
+		sub.vecs = append(sub.vecs, sp.vec(i)...)
 	}
 	return sub
 }
@@ -142,7 +146,7 @@ func pca2(sp *Space) ([]float32, [2]float64, error) {
 	n, d := sp.Len(), sp.dim
 	mean := make([]float64, d)
 	for i := range n {
-		for j, v := range sp.Vector(i) {
+		for j, v := range sp.vec(i) {
 			mean[j] += float64(v)
 		}
 	}
@@ -154,7 +158,7 @@ func pca2(sp *Space) ([]float32, [2]float64, error) {
 	centred := make([]float32, n*d)
 	for i := range n {
 		row := centred[i*d : (i+1)*d]
-		for j, v := range sp.Vector(i) {
+		for j, v := range sp.vec(i) {
 			row[j] = v - m32[j]
 		}
 	}
@@ -431,7 +435,7 @@ func topEigen(c []float32, d, r int) ([]float32, []float64, error) {
 	}
 	var eig mat.EigenSym
 	if !eig.Factorize(t, true) {
-		return nil, nil, fmt.Errorf("look: PCA: eigendecomposition did not converge")
+		return nil, nil, errorf(nil, "PCA: eigendecomposition did not converge")
 	}
 	vals := eig.Values(nil) // ascending
 	var vecs mat.Dense

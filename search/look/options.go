@@ -42,11 +42,45 @@ const (
 	DefaultSeed = 1
 )
 
-// Option configures the functions and methods of this package. Each option
-// says which calls read it; the others ignore it.
+// Option configures the functions and methods of this package that take
+// options. Each option says which calls read it (and its default); passing
+// it to any other call is an error wrapping [ErrInvalidOption] that names
+// the option and the call, so that nothing is silently ignored. A bad value
+// is an error naming the option; a nil Option is ignored.
 type Option func(*config) error
 
+// call is the set of calls an option is read by.
+type call uint16
+
+const (
+	callLoad call = 1 << iota
+	callFromRecords
+	callNeighbors
+	callRarity
+	callRarest
+	callDuplicates
+	callErrorClusters
+	callMap
+)
+
+// knnCalls are the calls that build a kNN graph with the options of
+// [Space.Neighbors].
+const knnCalls = callNeighbors | callRarity | callRarest
+
+var callNames = []string{"Load", "FromRecords", "Space.Neighbors", "Space.Rarity", "Space.Rarest",
+	"Space.Duplicates", "Space.ErrorClusters", "Space.Map"}
+
+func (k call) String() string {
+	for i, name := range callNames {
+		if k == 1<<i {
+			return name
+		}
+	}
+	return fmt.Sprintf("call(%d)", uint16(k))
+}
+
 type config struct {
+	call        call // the call being configured
 	filter      index.Filter
 	maxItems    int
 	seed        uint64
@@ -75,8 +109,10 @@ type config struct {
 	epochs      int
 }
 
-func newConfig(opts []Option) (config, error) {
+// newConfig applies opts, as given to the call k, to the defaults.
+func newConfig(k call, opts []Option) (config, error) {
 	c := config{
+		call:        k,
 		maxItems:    DefaultMaxItems,
 		seed:        DefaultSeed,
 		metric:      index.Cosine,
@@ -102,68 +138,100 @@ func newConfig(opts []Option) (config, error) {
 	return c, nil
 }
 
-func invalid(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+// readBy reports option given to a call outside calls.
+func (c *config) readBy(option string, calls call) error {
+	if c.call&calls == 0 {
+		return errorf(ErrInvalidOption, "%s does not apply to %v", option, c.call)
+	}
+	return nil
 }
 
-// WithFilter keeps only the records that f matches ([Load]). Default: all.
+// WithFilter keeps only the records that f matches; the zero Filter
+// matches every record. Read by [Load]. Default: every record.
 func WithFilter(f index.Filter) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithFilter", callLoad); err != nil {
+			return err
+		}
 		if err := f.Validate(); err != nil {
-			return fmt.Errorf("%w: filter: %w", ErrInvalidOption, err)
+			return errorf(ErrInvalidOption, "WithFilter: %w", err)
 		}
 		c.filter = f
 		return nil
 	}
 }
 
-// WithMaxItems caps the records [Load] keeps; a larger pool is sampled
-// uniformly at random in one pass (reservoir sampling, seeded by
-// [WithSeed]). Default [DefaultMaxItems].
+// WithMaxItems caps the records [Load] keeps, n ≥ 1; a larger pool is
+// sampled uniformly at random in one pass (reservoir sampling, seeded by
+// [WithSeed]). Read by Load. Default [DefaultMaxItems].
 func WithMaxItems(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithMaxItems", callLoad); err != nil {
+			return err
+		}
 		if n < 1 {
-			return invalid("max items %d < 1", n)
+			return errorf(ErrInvalidOption, "WithMaxItems: %d < 1", n)
 		}
 		c.maxItems = n
 		return nil
 	}
 }
 
-// WithSeed seeds sampling, k-means and layouts (default [DefaultSeed]); the
-// same seed and data give the same results.
+// WithSeed seeds sampling, k-means and layouts; the same seed and data give
+// the same results. Read by [Load], [Space.Neighbors], [Space.Rarity],
+// [Space.Rarest], [Space.Duplicates], [Space.ErrorClusters] and
+// [Space.Map]. Default [DefaultSeed].
 func WithSeed(seed uint64) Option {
-	return func(c *config) error { c.seed = seed; return nil }
+	return func(c *config) error {
+		if err := c.readBy("WithSeed", callLoad|knnCalls|callDuplicates|callErrorClusters|callMap); err != nil {
+			return err
+		}
+		c.seed = seed
+		return nil
+	}
 }
 
-// WithMetric tells [Load] and [FromRecords] the namespace's metric. Without
-// it, Load asks the store through an optional Metric() index.Metric method
-// (index/memory has one) and otherwise assumes index.Cosine.
+// WithMetric states the namespace's metric. Read by [Load] and
+// [FromRecords]. Default: for Load, the store's own metric when the store
+// reports it (it implements [index.Metricer], as every store of this
+// module does), else index.Cosine; a metric that contradicts the store's is
+// an error naming both. For FromRecords, index.Cosine.
 func WithMetric(m index.Metric) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithMetric", callLoad|callFromRecords); err != nil {
+			return err
+		}
 		if !m.Valid() {
-			return invalid("metric %v", m)
+			return errorf(ErrInvalidOption, "WithMetric: unknown metric %v", m)
 		}
 		c.metric, c.metricSet = m, true
 		return nil
 	}
 }
 
-// WithFields keeps only these metadata fields of each record ([Load]), to
-// save memory on large pools. Default: every field. No names keeps none.
+// WithFields keeps only these metadata fields of each record, to save
+// memory on large pools; no names keeps none. Read by [Load] and
+// [FromRecords]. Default: every field.
 func WithFields(names ...string) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithFields", callLoad|callFromRecords); err != nil {
+			return err
+		}
 		c.fields, c.fieldsSet = append([]string(nil), names...), true
 		return nil
 	}
 }
 
-// WithK sets the number of nearest neighbours (default [DefaultK]) of the
-// rarity score.
+// WithK sets the number of nearest neighbours of the kNN graph and the
+// rarity score, 1 to index.MaxTopK − 1. Read by [Space.Neighbors],
+// [Space.Rarity] and [Space.Rarest]. Default [DefaultK].
 func WithK(k int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithK", knnCalls); err != nil {
+			return err
+		}
 		if k < 1 || k > index.MaxTopK-1 {
-			return invalid("k %d out of [1, %d]", k, index.MaxTopK-1)
+			return errorf(ErrInvalidOption, "WithK: %d out of range [1, %d]", k, index.MaxTopK-1)
 		}
 		c.k = k
 		return nil
@@ -171,22 +239,27 @@ func WithK(k int) Option {
 }
 
 // WithWeights sets the weights of the k neighbour distances in the rarity
-// score, nearest first; its length sets k. Default: k equal weights (the
-// mean distance to the k nearest neighbours).
+// score, nearest first, each a finite number ≥ 0 and not all 0; its length
+// sets k. Read by [Space.Neighbors] (its length only), [Space.Rarity] and
+// [Space.Rarest]. Default: k equal weights (the mean distance to the k
+// nearest neighbours).
 func WithWeights(w ...float64) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithWeights", knnCalls); err != nil {
+			return err
+		}
 		if len(w) == 0 {
-			return invalid("no weights")
+			return errorf(ErrInvalidOption, "WithWeights: no weights")
 		}
 		sum := 0.0
 		for i, x := range w {
 			if !(x >= 0) || x > 1e300 {
-				return invalid("weight %d is %v (want a finite number ≥ 0)", i, x)
+				return errorf(ErrInvalidOption, "WithWeights: weight %d is %v (want a finite number ≥ 0)", i, x)
 			}
 			sum += x
 		}
 		if sum == 0 {
-			return invalid("weights sum to 0")
+			return errorf(ErrInvalidOption, "WithWeights: weights sum to 0")
 		}
 		c.weights = append([]float64(nil), w...)
 		c.k = len(w)
@@ -194,12 +267,15 @@ func WithWeights(w ...float64) Option {
 	}
 }
 
-// WithTop sets how many results [Space.Rarest] returns (default
-// [DefaultTop]); 0 returns every item.
+// WithTop sets how many results [Space.Rarest] returns, n ≥ 0; 0 returns
+// every item. Read by Rarest. Default [DefaultTop].
 func WithTop(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithTop", callRarest); err != nil {
+			return err
+		}
 		if n < 0 {
-			return invalid("top %d < 0", n)
+			return errorf(ErrInvalidOption, "WithTop: %d < 0", n)
 		}
 		c.top = n
 		return nil
@@ -207,11 +283,16 @@ func WithTop(n int) Option {
 }
 
 // WithConcurrency sets how many goroutines (local kNN, k-means) or store
-// queries ([WithStoreQueries]) run at once. Default runtime.GOMAXPROCS(0).
+// queries ([WithStoreQueries]) run at once, n ≥ 1. Read by
+// [Space.Neighbors], [Space.Rarity], [Space.Rarest], [Space.Duplicates],
+// [Space.ErrorClusters] and [Space.Map]. Default runtime.GOMAXPROCS(0).
 func WithConcurrency(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithConcurrency", knnCalls|callDuplicates|callErrorClusters|callMap); err != nil {
+			return err
+		}
 		if n < 1 {
-			return invalid("concurrency %d < 1", n)
+			return errorf(ErrInvalidOption, "WithConcurrency: %d < 1", n)
 		}
 		c.concurrency = n
 		return nil
@@ -222,18 +303,30 @@ func WithConcurrency(n int) Option {
 // (store.Query with TopK k+1 and the space's filter, [WithConcurrency] at
 // once) instead of in memory. It needs a space made by [Load]. Use it when
 // the store has an index that makes queries cheap; the in-memory path is
-// exact and faster for the embedded store. Default: in memory.
+// exact and faster for the embedded store. Read by [Space.Neighbors],
+// [Space.Rarity] and [Space.Rarest]. Default: in memory.
 func WithStoreQueries() Option {
-	return func(c *config) error { c.viaStore = true; return nil }
+	return func(c *config) error {
+		if err := c.readBy("WithStoreQueries", knnCalls); err != nil {
+			return err
+		}
+		c.viaStore = true
+		return nil
+	}
 }
 
 // WithExactLimit sets the largest space whose kNN is computed exactly in
-// memory (default [DefaultExactLimit]); larger ones use the inverted-file
-// approximation. 0 always uses the approximation.
+// memory, n ≥ 0; larger ones use the inverted-file approximation. 0 always
+// uses the approximation. Read by [Space.Neighbors], [Space.Rarity],
+// [Space.Rarest], [Space.Duplicates] and [Space.Map]. Default
+// [DefaultExactLimit].
 func WithExactLimit(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithExactLimit", knnCalls|callDuplicates|callMap); err != nil {
+			return err
+		}
 		if n < 0 {
-			return invalid("exact limit %d < 0", n)
+			return errorf(ErrInvalidOption, "WithExactLimit: %d < 0", n)
 		}
 		c.exactLimit = n
 		return nil
@@ -241,13 +334,18 @@ func WithExactLimit(n int) Option {
 }
 
 // WithApproximate tunes the approximate kNN: the vectors are split into
-// lists by k-means (default about √n lists) and each item is compared with
-// the items of the probes lists nearest to it (default [DefaultProbes]).
-// More probes: better recall, proportionally slower.
+// lists by k-means (lists ≥ 0; 0 means about √n lists) and each item is
+// compared with the items of the probes lists nearest to it (probes ≥ 1).
+// More probes: better recall, proportionally slower. Read by
+// [Space.Neighbors], [Space.Rarity], [Space.Rarest], [Space.Duplicates]
+// and [Space.Map]. Default: 0 lists, [DefaultProbes] probes.
 func WithApproximate(lists, probes int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithApproximate", knnCalls|callDuplicates|callMap); err != nil {
+			return err
+		}
 		if lists < 0 || probes < 1 {
-			return invalid("approximate lists %d, probes %d (want lists ≥ 0, probes ≥ 1)", lists, probes)
+			return errorf(ErrInvalidOption, "WithApproximate: lists %d, probes %d (want lists ≥ 0, probes ≥ 1)", lists, probes)
 		}
 		c.lists, c.probes = lists, probes
 		return nil
@@ -256,78 +354,97 @@ func WithApproximate(lists, probes int) Option {
 
 // WithAcross makes [Space.Duplicates] report only pairs with one item
 // whose metadata field equals a and the other's equal to b, such as
-// WithAcross("split", "train", "test"): the leaks between splits.
+// WithAcross("split", "train", "test"): the leaks between splits. Read by
+// Duplicates. Default: every pair.
 func WithAcross(field string, a, b any) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithAcross", callDuplicates); err != nil {
+			return err
+		}
 		if field == "" {
-			return invalid("empty field for WithAcross")
+			return errorf(ErrInvalidOption, "WithAcross: empty field")
 		}
-		if err := index.Eq(field, a).Validate(); err != nil {
-			return fmt.Errorf("%w: across %s=%v: %w", ErrInvalidOption, field, a, err)
-		}
-		if err := index.Eq(field, b).Validate(); err != nil {
-			return fmt.Errorf("%w: across %s=%v: %w", ErrInvalidOption, field, b, err)
+		for _, v := range []any{a, b} {
+			if err := index.Eq(field, v).Validate(); err != nil {
+				return errorf(ErrInvalidOption, "WithAcross: %s=%v: %w", field, v, err)
+			}
 		}
 		c.acrossField, c.acrossA, c.acrossB, c.across = field, a, b, true
 		return nil
 	}
 }
 
-// WithMaxPairs caps the pairs [Space.Duplicates] returns (default
-// [DefaultMaxPairs]); the closest are kept, and Duplicates reports that it
-// cut the list.
+// WithMaxPairs caps the pairs [Space.Duplicates] returns, n ≥ 1; the
+// closest are kept, and Duplicates reports that it cut the list. Read by
+// Duplicates. Default [DefaultMaxPairs].
 func WithMaxPairs(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithMaxPairs", callDuplicates); err != nil {
+			return err
+		}
 		if n < 1 {
-			return invalid("max pairs %d < 1", n)
+			return errorf(ErrInvalidOption, "WithMaxPairs: %d < 1", n)
 		}
 		c.maxPairs = n
 		return nil
 	}
 }
 
-// WithClusters sets the number of k-means clusters of [Space.ErrorClusters]
-// (default: √(n/2), between 2 and 100).
+// WithClusters sets the number of k-means clusters, n ≥ 1. Read by
+// [Space.ErrorClusters]. Default: √(n/2) for n items, between 2 and 100.
 func WithClusters(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithClusters", callErrorClusters); err != nil {
+			return err
+		}
 		if n < 1 {
-			return invalid("clusters %d < 1", n)
+			return errorf(ErrInvalidOption, "WithClusters: %d < 1", n)
 		}
 		c.clusters = n
 		return nil
 	}
 }
 
-// WithRepresentatives sets how many IDs each error cluster lists (default
-// [DefaultRepresentatives]).
+// WithRepresentatives sets how many IDs each error cluster lists, n ≥ 0.
+// Read by [Space.ErrorClusters]. Default [DefaultRepresentatives].
 func WithRepresentatives(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithRepresentatives", callErrorClusters); err != nil {
+			return err
+		}
 		if n < 0 {
-			return invalid("representatives %d < 0", n)
+			return errorf(ErrInvalidOption, "WithRepresentatives: %d < 0", n)
 		}
 		c.reps = n
 		return nil
 	}
 }
 
-// WithMapPoints caps the points of a [Map] (default [DefaultMapPoints]);
-// a larger space is sampled, seeded by [WithSeed].
+// WithMapPoints caps the points of a [Map], n ≥ 3; a larger space is
+// sampled, seeded by [WithSeed]. Read by [Space.Map]. Default
+// [DefaultMapPoints].
 func WithMapPoints(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithMapPoints", callMap); err != nil {
+			return err
+		}
 		if n < 3 {
-			return invalid("map points %d < 3", n)
+			return errorf(ErrInvalidOption, "WithMapPoints: %d < 3", n)
 		}
 		c.mapPoints = n
 		return nil
 	}
 }
 
-// WithMapNeighbors sets the neighbourhood size of the neighbour layout
-// (default [DefaultMapNeighbors]).
+// WithMapNeighbors sets the neighbourhood size of the neighbour layout, 2
+// to 200. Read by [Space.Map]. Default [DefaultMapNeighbors].
 func WithMapNeighbors(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithMapNeighbors", callMap); err != nil {
+			return err
+		}
 		if n < 2 || n > 200 {
-			return invalid("map neighbours %d out of [2, 200]", n)
+			return errorf(ErrInvalidOption, "WithMapNeighbors: %d out of range [2, 200]", n)
 		}
 		c.mapNN = n
 		return nil
@@ -335,23 +452,30 @@ func WithMapNeighbors(n int) Option {
 }
 
 // WithMinDist sets how tightly the neighbour layout packs points (UMAP's
-// min_dist, default [DefaultMinDist]), in (0, 1].
+// min_dist), in (0, 1]. Read by [Space.Map]. Default [DefaultMinDist].
 func WithMinDist(d float64) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithMinDist", callMap); err != nil {
+			return err
+		}
 		if !(d > 0 && d <= 1) {
-			return invalid("min dist %v out of (0, 1]", d)
+			return errorf(ErrInvalidOption, "WithMinDist: %v out of range (0, 1]", d)
 		}
 		c.minDist = d
 		return nil
 	}
 }
 
-// WithEpochs sets the neighbour layout's optimisation epochs (default: 500
-// up to 2,000 points, 200 above).
+// WithEpochs sets the neighbour layout's optimisation epochs, 1 to
+// 100,000. Read by [Space.Map]. Default: 500 up to 2,000 points, 200
+// above.
 func WithEpochs(n int) Option {
 	return func(c *config) error {
+		if err := c.readBy("WithEpochs", callMap); err != nil {
+			return err
+		}
 		if n < 1 || n > 100_000 {
-			return invalid("epochs %d out of [1, 100000]", n)
+			return errorf(ErrInvalidOption, "WithEpochs: %d out of range [1, 100000]", n)
 		}
 		c.epochs = n
 		return nil

@@ -13,10 +13,14 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 )
 
-// PlotOption configures [Map.WritePNG] and [Map.WriteHTML].
+// PlotOption configures [Map.WritePNG] and [Map.WriteHTML]. Each option
+// says which of the two reads it; passing it to the other is an error
+// wrapping [ErrInvalidOption] that names the option and the call. A bad
+// value is an error naming the option; a nil PlotOption is ignored.
 type PlotOption func(*plotConfig) error
 
 type plotConfig struct {
+	html       bool // configuring WriteHTML, not WritePNG
 	colorBy    string
 	colorSet   bool
 	title      string
@@ -27,8 +31,8 @@ type plotConfig struct {
 	highlight  map[string]bool
 }
 
-func newPlotConfig(m *Map, opts []PlotOption) (plotConfig, error) {
-	c := plotConfig{width: 1200, height: 900, labelField: "label"}
+func newPlotConfig(m *Map, html bool, opts []PlotOption) (plotConfig, error) {
+	c := plotConfig{html: html, width: 1200, height: 900, labelField: "label"}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -54,48 +58,59 @@ func newPlotConfig(m *Map, opts []PlotOption) (plotConfig, error) {
 	return c, nil
 }
 
-// ColorBy colours the points by a metadata field: one colour per value
-// (the 19 most frequent values, the rest grey), or, for a numeric field with
-// more than 20 values, eight quantile bins on a sequential scale (the HTML
-// page uses a continuous scale). "" paints every point alike. Default: the
-// label field ([LabelField]) when the points have it.
-func ColorBy(field string) PlotOption {
+// WithColorBy colours the points by a metadata field: one colour per value
+// (the 19 most frequent values, the rest grey), or, for a numeric field
+// with more than 20 values, eight quantile bins on a sequential scale (the
+// HTML page uses a continuous scale). "" paints every point alike. Read by
+// WritePNG and WriteHTML. Default: the label field ([WithLabelField]) when
+// the points have it.
+func WithColorBy(field string) PlotOption {
 	return func(c *plotConfig) error { c.colorBy, c.colorSet = field, true; return nil }
 }
 
-// LabelField names the field shown as the label in the HTML page's
-// tooltips and coloured by default (default "label").
-func LabelField(field string) PlotOption {
+// WithLabelField names the field shown as the label in the HTML page's
+// tooltips and coloured by default. Read by WritePNG and WriteHTML.
+// Default "label".
+func WithLabelField(field string) PlotOption {
 	return func(c *plotConfig) error { c.labelField = field; return nil }
 }
 
-// Title sets the picture's title (default: the number of points and the
-// method).
-func Title(s string) PlotOption {
+// WithTitle sets the picture's title. Read by WritePNG and WriteHTML.
+// Default: the number of points and the method.
+func WithTitle(s string) PlotOption {
 	return func(c *plotConfig) error { c.title = s; return nil }
 }
 
-// Size sets the picture's size in pixels (default 1200 × 900).
-func Size(width, height int) PlotOption {
+// WithSize sets the picture's size in pixels, each side 200 to 10,000. Read
+// by WritePNG and WriteHTML. Default 1200 × 900.
+func WithSize(width, height int) PlotOption {
 	return func(c *plotConfig) error {
 		if width < 200 || height < 200 || width > 10000 || height > 10000 {
-			return invalid("picture size %d×%d out of [200, 10000]", width, height)
+			return errorf(ErrInvalidOption, "WithSize: %d×%d out of range [200, 10000]", width, height)
 		}
 		c.width, c.height = width, height
 		return nil
 	}
 }
 
-// Thumbnails gives the HTML page a thumbnail per point, shown on hover:
+// WithThumbnails gives the HTML page a thumbnail per point, shown on hover:
 // thumb returns an image as a data: URI ("data:image/png;base64,…"), or ""
 // for none. Other URIs are refused, so the page stays self-contained and
-// cannot load anything from elsewhere. PNG pictures ignore it.
-func Thumbnails(thumb func(id string) string) PlotOption {
-	return func(c *plotConfig) error { c.thumbnails = thumb; return nil }
+// cannot load anything from elsewhere. Read by WriteHTML only. Default:
+// none.
+func WithThumbnails(thumb func(id string) string) PlotOption {
+	return func(c *plotConfig) error {
+		if !c.html {
+			return errorf(ErrInvalidOption, "WithThumbnails does not apply to Map.WritePNG")
+		}
+		c.thumbnails = thumb
+		return nil
+	}
 }
 
-// Highlight rings the given items (rare items, say) on both pictures.
-func Highlight(ids ...string) PlotOption {
+// WithHighlight rings the given items (rare items, say). Several
+// WithHighlight add up. Read by WritePNG and WriteHTML. Default: none.
+func WithHighlight(ids ...string) PlotOption {
 	return func(c *plotConfig) error {
 		if c.highlight == nil {
 			c.highlight = map[string]bool{}
@@ -120,7 +135,7 @@ func (m *Map) axisLabels() (string, string) {
 // axes, a legend beside the plot with each colour's value and count.
 // Larger groups are drawn first so that small ones stay visible.
 func (m *Map) WritePNG(w io.Writer, opts ...PlotOption) error {
-	c, err := newPlotConfig(m, opts)
+	c, err := newPlotConfig(m, false, opts)
 	if err != nil {
 		return err
 	}

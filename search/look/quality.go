@@ -2,9 +2,9 @@ package look
 
 import (
 	"context"
-	"fmt"
 	"sync"
 
+	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
@@ -28,10 +28,13 @@ type Quality struct {
 // preservation at neighbourhood size k. It costs one exact pass over every
 // pair of mapped items, in the space and on the map.
 func (m *Map) Quality(ctx context.Context, k int) (Quality, error) {
+	if ctx == nil {
+		return Quality{}, errorf(index.ErrInvalidArgument, "Map.Quality: nil context")
+	}
 	sp := m.space
 	n, d := sp.Len(), sp.dim
 	if k < 1 || 3*k+1 >= 2*n {
-		return Quality{}, fmt.Errorf("%w: k = %d for %d points", ErrTooFew, k, n)
+		return Quality{}, errorf(nil, "%w: k = %d for %d points", ErrTooFew, k, n)
 	}
 	// k nearest on the map: exact, O(n²) in two dimensions.
 	low := vecmath.NewNearestK(n, k)
@@ -50,7 +53,7 @@ func (m *Map) Quality(ctx context.Context, k int) (Quality, error) {
 		}
 	}
 	// k nearest in the space.
-	c, err := newConfig(nil)
+	c, err := newConfig(callNeighbors, nil)
 	if err != nil {
 		return Quality{}, err
 	}
@@ -78,7 +81,7 @@ func (m *Map) Quality(ctx context.Context, k int) (Quality, error) {
 				kept++
 				continue
 			}
-			key := s * vecmath.Dot(sp.Vector(i), sp.Vector(int(j)))
+			key := s * vecmath.Dot(sp.vec(i), sp.vec(int(j)))
 			if xn != nil {
 				key += xn[j]
 			}

@@ -27,9 +27,13 @@ type Rare struct {
 // store query in a tiny namespace) is scored on those it has, with their
 // weights; an item with none scores +Inf.
 //
-// Options: those of [Space.Neighbors], and WithWeights.
+// Options: those of [Space.Neighbors] (WithWeights sets the weights as
+// well as k); any other is an error.
 func (sp *Space) Rarity(ctx context.Context, opts ...Option) ([]float64, *Graph, error) {
-	c, err := newConfig(opts)
+	if ctx == nil {
+		return nil, nil, errorf(index.ErrInvalidArgument, "Space.Rarity: nil context")
+	}
+	c, err := newConfig(callRarity, opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,9 +76,12 @@ func (sp *Space) rarity(ctx context.Context, c *config) ([]float64, *Graph, erro
 // item with WithTop(0)), rarest first; ties go to the smaller ID. To rank
 // only part of a namespace, [Load] it with [WithFilter].
 //
-// Options: those of [Space.Rarity], and WithTop.
+// Options: those of [Space.Rarity], and WithTop; any other is an error.
 func (sp *Space) Rarest(ctx context.Context, opts ...Option) ([]Rare, error) {
-	c, err := newConfig(opts)
+	if ctx == nil {
+		return nil, errorf(index.ErrInvalidArgument, "Space.Rarest: nil context")
+	}
+	c, err := newConfig(callRarest, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +104,7 @@ func (sp *Space) Rarest(ctx context.Context, opts ...Option) ([]Rare, error) {
 	}
 	out := make([]Rare, len(order))
 	for r, i := range order {
-		out[r] = Rare{ID: sp.ids[i], Index: i, Score: scores[i], Neighbors: g.Neighbors(i), Metadata: sp.meta[i]}
+		out[r] = Rare{ID: sp.ids[i], Index: i, Score: scores[i], Neighbors: g.neighbors(i), Metadata: sp.meta[i]}
 	}
 	return out, nil
 }

@@ -37,10 +37,6 @@ type graphKey struct {
 	approx   bool
 }
 
-// metricer is the optional interface through which Load learns a store's
-// metric (index/memory's Store has it).
-type metricer interface{ Metric() index.Metric }
-
 // Load scans namespace of store (only the records [WithFilter] matches)
 // into a Space. When the pool holds more than [WithMaxItems] records, it
 // keeps a uniform sample of them in one pass (reservoir sampling, seeded by
@@ -48,26 +44,31 @@ type metricer interface{ Metric() index.Metric }
 // reports how many were scanned. It uses only the VectorStore interface
 // (Scan), so it works on every store.
 //
-// Options: WithFilter, WithMaxItems, WithSeed, WithMetric, WithFields.
+// Options: WithFilter, WithMaxItems, WithSeed, WithMetric (default: the
+// store's), WithFields; any other is an error.
 func Load(ctx context.Context, store index.VectorStore, namespace string, opts ...Option) (*Space, error) {
-	if store == nil {
-		return nil, invalid("nil store")
+	switch {
+	case ctx == nil:
+		return nil, errorf(index.ErrInvalidArgument, "Load: nil context")
+	case store == nil:
+		return nil, errorf(ErrInvalidOption, "Load: nil store")
 	}
-	c, err := newConfig(opts)
+	c, err := newConfig(callLoad, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !c.metricSet {
-		if m, ok := store.(metricer); ok && m.Metric().Valid() {
-			c.metric = m.Metric()
+	if m, ok := index.StoreMetric(store); ok {
+		if c.metricSet && c.metric != m {
+			return nil, errorf(ErrInvalidOption, "WithMetric(%v) contradicts the store's metric %v", c.metric, m)
 		}
+		c.metric = m
 	}
 	sp := newSpace(c.metric)
 	sp.store, sp.namespace, sp.filter = store, namespace, c.filter
 	r := rand.New(rand.NewPCG(c.seed, 0x5a3e7))
 	for rec, err := range store.Scan(ctx, namespace, c.filter) {
 		if err != nil {
-			return nil, fmt.Errorf("look: scanning %q: %w", namespace, err)
+			return nil, errorf(nil, "scanning %q: %w", namespace, err)
 		}
 		slot := -1
 		if sp.total < c.maxItems {
@@ -91,9 +92,9 @@ func Load(ctx context.Context, store index.VectorStore, namespace string, opts .
 
 // FromRecords builds a Space from records held by the caller (their
 // vectors are copied). Options: WithMetric (default index.Cosine),
-// WithFields.
+// WithFields; any other is an error.
 func FromRecords(recs []index.Record, opts ...Option) (*Space, error) {
-	c, err := newConfig(opts)
+	c, err := newConfig(callFromRecords, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -176,22 +177,57 @@ func (sp *Space) Dim() int { return sp.dim }
 // Metric returns the metric distances are measured with.
 func (sp *Space) Metric() index.Metric { return sp.metric }
 
-// ID returns item i's ID.
-func (sp *Space) ID(i int) string { return sp.ids[i] }
+// Item is one item of a [Space].
+type Item struct {
+	// Index is the item's position in the space, 0 to Len − 1.
+	Index int
+	// ID is the record's ID.
+	ID string
+	// Vector is the vector as the space keeps it (unit length under
+	// cosine); shared, do not modify it.
+	Vector []float32
+	// Metadata is the record's metadata (only the [WithFields] kept);
+	// shared, do not modify it.
+	Metadata index.Metadata
+}
 
-// Metadata returns item i's metadata (shared: do not modify it).
-func (sp *Space) Metadata(i int) index.Metadata { return sp.meta[i] }
+// Item returns item i, 0 ≤ i < Len. Another i is an error wrapping
+// index.ErrInvalidArgument.
+func (sp *Space) Item(i int) (Item, error) {
+	if err := sp.checkIndex("Space.Item", i); err != nil {
+		return Item{}, err
+	}
+	return Item{Index: i, ID: sp.ids[i], Vector: sp.vec(i), Metadata: sp.meta[i]}, nil
+}
 
-// Vector returns item i's vector as the space keeps it (normalised under
-// cosine); shared, do not modify it.
-func (sp *Space) Vector(i int) []float32 { return sp.vecs[i*sp.dim : (i+1)*sp.dim : (i+1)*sp.dim] }
+// checkIndex reports an item index out of range.
+func (sp *Space) checkIndex(call string, i int) error {
+	if i < 0 || i >= len(sp.ids) {
+		return errorf(index.ErrInvalidArgument, "%s: item %d out of range [0, %d)", call, i, len(sp.ids))
+	}
+	return nil
+}
+
+// vec returns item i's vector, shared.
+func (sp *Space) vec(i int) []float32 { return sp.vecs[i*sp.dim : (i+1)*sp.dim : (i+1)*sp.dim] }
 
 // Distance returns the distance between items i and j: 1 − cosine
 // similarity under index.Cosine, the Euclidean distance under
 // index.Euclidean, and the negated dot product under index.DotProduct
 // (not a true distance, but ordered the same way as the store's scores).
-func (sp *Space) Distance(i, j int) float64 {
-	return sp.distanceFromScore(sp.score(sp.Vector(i), sp.Vector(j)))
+// An index out of range is an error wrapping index.ErrInvalidArgument.
+func (sp *Space) Distance(i, j int) (float64, error) {
+	for _, k := range []int{i, j} {
+		if err := sp.checkIndex("Space.Distance", k); err != nil {
+			return 0, err
+		}
+	}
+	return sp.distance(i, j), nil
+}
+
+// distance is Distance for indexes known to be in range.
+func (sp *Space) distance(i, j int) float64 {
+	return sp.distanceFromScore(sp.score(sp.vec(i), sp.vec(j)))
 }
 
 // score returns the store's score between two vectors of the space.
