@@ -9,9 +9,10 @@ import (
 
 // Sentinel errors of this package; test with errors.Is.
 var (
-	// ErrInvalidOption reports an option with an unusable value, or a
-	// call's argument out of range (a negative threshold, an empty field
-	// name). It wraps index.ErrInvalidArgument.
+	// ErrInvalidOption reports an option with an unusable value, an option
+	// given to a call that does not read it, or a call's argument out of
+	// range (a negative threshold, an empty field name). It wraps
+	// index.ErrInvalidArgument.
 	ErrInvalidOption error = &sentinel{"look: invalid option", index.ErrInvalidArgument}
 	// ErrTooFew reports a space with too few items for the analysis asked
 	// (a kNN graph needs more than k items, a map at least 3).
