@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
+	"image"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -82,9 +84,58 @@ func inputKey(model string, in embedding.Input) [32]byte {
 		h.Write(n[:])
 		h.Write(f)
 	}
+	if in.Decoded != nil {
+		hashImage(h, in.Decoded)
+	}
 	var k [32]byte
 	h.Sum(k[:0])
 	return k
+}
+
+// hashImage writes img's bounds and pixels to h: the cache key of an input
+// whose image is Decoded (in memory) rather than encoded bytes. Gray and
+// RGBA images are hashed row by row from their pixel arrays; other types
+// pixel by pixel, through At.
+func hashImage(h hash.Hash, img image.Image) {
+	b := img.Bounds()
+	var hdr [5 * 8]byte
+	for i, v := range []int{b.Min.X, b.Min.Y, b.Max.X, b.Max.Y} {
+		binary.LittleEndian.PutUint64(hdr[8*i:], uint64(v))
+	}
+	hdr[32] = 'D' // not the bytes of an encoded Image
+	h.Write(hdr[:])
+	if b.Empty() {
+		return
+	}
+	switch m := img.(type) {
+	case *image.Gray:
+		if m == nil {
+			return
+		}
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			h.Write(m.Pix[m.PixOffset(b.Min.X, y):m.PixOffset(b.Max.X, y)])
+		}
+		return
+	case *image.RGBA:
+		if m == nil {
+			return
+		}
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			h.Write(m.Pix[m.PixOffset(b.Min.X, y):m.PixOffset(b.Max.X, y)])
+		}
+		return
+	}
+	var px [8]byte
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			binary.LittleEndian.PutUint16(px[0:], uint16(r))
+			binary.LittleEndian.PutUint16(px[2:], uint16(g))
+			binary.LittleEndian.PutUint16(px[4:], uint16(bl))
+			binary.LittleEndian.PutUint16(px[6:], uint16(a))
+			h.Write(px[:])
+		}
+	}
 }
 
 // baseVectors returns the base embeddings of examples (train then val, in

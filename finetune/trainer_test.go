@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"image"
 	"math"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoalhq/shoal/embedding"
+	"github.com/shoalhq/shoal/embedding/local"
 	"github.com/shoalhq/shoal/finetune"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
@@ -400,4 +404,47 @@ func TestModelEncode(t *testing.T) {
 	enc.fail = "test-3"
 	_, err = model.Encode(context.Background(), inputs)
 	assert.True(t, errors.Is(err, embedding.ErrInvalidInput), "base errors pass through: %v", err)
+}
+
+// countingEncoder counts the inputs its Encoder encodes.
+type countingEncoder struct {
+	embedding.Encoder
+	encoded atomic.Int64
+}
+
+func (e *countingEncoder) Encode(ctx context.Context, in []embedding.Input) ([][]float32, error) {
+	e.encoded.Add(int64(len(in)))
+	return e.Encoder.Encode(ctx, in)
+}
+
+// TestTrainCacheKeysDecodedPixels checks that the embedding cache tells
+// Input.Decoded images apart by their pixels: the same IDs with other
+// pixels are encoded again, not served stale base embeddings.
+func TestTrainCacheKeysDecodedPixels(t *testing.T) {
+	t.Parallel()
+	img, err := local.NewImageEncoder(local.WithSide(4))
+	require.NoError(t, err)
+	enc := &countingEncoder{Encoder: img}
+	examples := func(shift uint8) []finetune.Example {
+		var ex []finetune.Example
+		for i := range 16 {
+			g := image.NewGray(image.Rect(0, 0, 4, 4))
+			for p := range g.Pix {
+				g.Pix[p] = uint8(i*13+p*(1+i%2)) + shift
+			}
+			ex = append(ex, finetune.Example{Input: embedding.Input{ID: fmt.Sprint("item-", i), Decoded: g}, Label: fmt.Sprint(i % 2)})
+		}
+		return ex
+	}
+	trainer, err := finetune.NewTrainer(enc, fastOptions(finetune.WithEpochs(2), finetune.WithValidationFraction(0))...)
+	require.NoError(t, err)
+	_, err = trainer.TrainLocal(context.Background(), examples(0), nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(16), enc.encoded.Load())
+	_, err = trainer.TrainLocal(context.Background(), examples(0), nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(16), enc.encoded.Load(), "the same pixels: from the cache")
+	_, err = trainer.TrainLocal(context.Background(), examples(40), nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(32), enc.encoded.Load(), "other pixels under the same IDs: encoded again")
 }
