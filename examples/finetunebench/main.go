@@ -220,28 +220,29 @@ func runFashion(ctx context.Context, cfg config, out io.Writer) (result, error) 
 		return result{}, fmt.Errorf("%w (install Debian's dataset-fashion-mnist: apt-get install dataset-fashion-mnist)", err)
 	}
 	t0 := time.Now()
-	trainItems, err := dataset.LoadFashion(cfg.data, "train")
+	trainInputs, err := dataset.LoadFashionInputs(cfg.data, "train")
 	if err != nil {
 		return result{}, err
 	}
-	testItems, err := dataset.LoadFashion(cfg.data, "test")
+	testInputs, err := dataset.LoadFashionInputs(cfg.data, "test")
 	if err != nil {
 		return result{}, err
 	}
-	fmt.Fprintf(out, "Fashion-MNIST: %d train and %d test images, read and encoded as PNG in %v\n",
-		len(trainItems), len(testItems), time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(out, "Fashion-MNIST: %d train and %d test images, read as raw pixels in %v\n",
+		len(trainInputs), len(testInputs), time.Since(t0).Round(time.Millisecond))
 	base, err := local.NewImageEncoder()
 	if err != nil {
 		return result{}, err
 	}
-	examples := func(items []dataset.Item) []finetune.Example {
-		ex := make([]finetune.Example, len(items))
-		for i, it := range items {
-			ex[i] = finetune.Example{Input: embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}, Label: it.Label}
-		}
-		return ex
+	train, err := finetune.Labeled(trainInputs, "label")
+	if err != nil {
+		return result{}, err
 	}
-	return benchmark(ctx, cfg, out, base, fashionPreset, examples(trainItems), examples(testItems))
+	test, err := finetune.Labeled(testInputs, "label")
+	if err != nil {
+		return result{}, err
+	}
+	return benchmark(ctx, cfg, out, base, fashionPreset, train, test)
 }
 
 func runText(ctx context.Context, cfg config, out io.Writer) (result, error) {

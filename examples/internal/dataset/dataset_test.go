@@ -33,6 +33,14 @@ func TestFashionSample(t *testing.T) {
 	assert.Equal(t, image.Rect(0, 0, 28, 28), img.Bounds())
 	assert.Equal(t, "test-00000", items[0].ID)
 	assert.Equal(t, "Ankle boot", items[0].Label) // the split's first label is 9
+
+	inputs, err := FashionSampleInputs()
+	require.NoError(t, err)
+	require.Len(t, inputs, 10000)
+	assert.Equal(t, "test-00000", inputs[0].ID)
+	assert.Equal(t, map[string]any{"label": "Ankle boot", "split": "test"}, inputs[0].Metadata)
+	assert.Equal(t, image.Rect(0, 0, 28, 28), inputs[0].Decoded.Bounds())
+	assert.Equal(t, img, inputs[0].Decoded, "the PNG holds the same pixels")
 }
 
 func idx(t *testing.T, n int, labels []byte, magicImg uint32) (img, lab []byte) {
@@ -44,28 +52,8 @@ func idx(t *testing.T, n int, labels []byte, magicImg uint32) (img, lab []byte) 
 	return ib.Bytes(), lb.Bytes()
 }
 
-func TestReadIDXErrors(t *testing.T) {
-	t.Parallel()
-	img, lab := idx(t, 2, []byte{1, 2}, 0x803)
-	items, err := readIDX(bytes.NewReader(img), bytes.NewReader(lab), "train")
-	require.NoError(t, err)
-	assert.Equal(t, "Trouser", items[0].Label)
-	assert.Equal(t, "train-00001", items[1].ID)
-
-	_, err = readIDX(bytes.NewReader(img[:len(img)-1]), bytes.NewReader(lab), "train")
-	assert.ErrorContains(t, err, "image 1")
-	bad, _ := idx(t, 2, []byte{1, 2}, 0x999)
-	_, err = readIDX(bytes.NewReader(bad), bytes.NewReader(lab), "train")
-	assert.ErrorContains(t, err, "not IDX")
-	_, lab3 := idx(t, 2, []byte{1, 2, 3}, 0x803)
-	_, err = readIDX(bytes.NewReader(img), bytes.NewReader(lab3), "train")
-	assert.ErrorContains(t, err, "inconsistent")
-	_, labBad := idx(t, 2, []byte{1, 12}, 0x803)
-	_, err = readIDX(bytes.NewReader(img), bytes.NewReader(labBad), "train")
-	assert.ErrorContains(t, err, "out of range")
-	_, err = readIDX(bytes.NewReader(nil), bytes.NewReader(lab), "train")
-	assert.Error(t, err)
-}
+// The file formats and their errors are tested with the public loaders
+// (embedding/dataset); these tests check what this package adds.
 
 func TestLoadFolder(t *testing.T) {
 	t.Parallel()
@@ -81,20 +69,11 @@ func TestLoadFolder(t *testing.T) {
 	require.Len(t, items, 2)
 	assert.Equal(t, Item{ID: "a/x.png", Label: "cat", Image: buf.Bytes(), MIMEType: "image/png"}, items[0])
 	assert.Equal(t, "dog", items[1].Label)
+	assert.Equal(t, map[string]any{"label": "dog"}, items[1].Input().Metadata)
 
-	for name, csv := range map[string]string{
-		"missing file": "nope.png,cat\n",
-		"duplicate":    "y.png,cat\ny.png,dog\n",
-		"empty label":  "y.png,\n",
-		"empty":        "path,label\n",
-		"three fields": "y.png,cat,extra\n",
-	} {
-		d := t.TempDir()
-		require.NoError(t, os.WriteFile(filepath.Join(d, "y.png"), buf.Bytes(), 0o644))
-		require.NoError(t, os.WriteFile(filepath.Join(d, "labels.csv"), []byte(csv), 0o644))
-		_, err := LoadFolder(d)
-		assert.Error(t, err, name)
-	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "labels.csv"), []byte("y.png,cat\ny.png,dog\n"), 0o644))
+	_, err = LoadFolder(dir)
+	assert.ErrorContains(t, err, "labels.csv line 2")
 }
 
 func TestLoadFashionDir(t *testing.T) {
@@ -106,10 +85,23 @@ func TestLoadFashionDir(t *testing.T) {
 	items, err := Load(dir)
 	require.NoError(t, err)
 	assert.Len(t, items, 3)
+	assert.Equal(t, Item{ID: "test-00002", Label: "Pullover", Split: "test", Image: items[2].Image, MIMEType: "image/png"}, items[2])
+	inputs, err := LoadFashionInputs(dir, "test")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"label": "Pullover", "split": "test"}, inputs[2].Metadata)
+	assert.NotNil(t, inputs[2].Decoded, "raw pixels, no PNG")
+	assert.Nil(t, inputs[2].Image)
 	_, err = LoadFashion(dir, "train")
 	assert.ErrorContains(t, err, "dataset-fashion-mnist")
 	_, err = LoadFashion(dir, "val")
 	assert.Error(t, err)
+
+	// A label outside Fashion-MNIST's ten classes.
+	img, lab = idx(t, 1, []byte{12}, 0x803)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "t10k-images-idx3-ubyte"), img, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "t10k-labels-idx1-ubyte"), lab, 0o644))
+	_, err = LoadFashion(dir, "test")
+	assert.ErrorContains(t, err, "label 12 of item 0 has no name")
 }
 
 func TestWriteShapesAndRecords(t *testing.T) {

@@ -16,11 +16,11 @@ import (
 	"github.com/shoalhq/shoal/index"
 )
 
-// Inputs streams the items as embedding inputs, in order.
+// Inputs streams the items as embedding inputs (see Item.Input), in order.
 func Inputs(items []Item) iter.Seq2[embedding.Input, error] {
 	return func(yield func(embedding.Input, error) bool) {
 		for _, it := range items {
-			if !yield(embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}, nil) {
+			if !yield(it.Input(), nil) {
 				return
 			}
 		}
@@ -31,26 +31,7 @@ func Inputs(items []Item) iter.Seq2[embedding.Input, error] {
 // opts) and streams them as index records whose metadata carries "label"
 // and, when set, "split": ready for index.UpsertAll.
 func Records(ctx context.Context, enc embedding.Encoder, items []Item, opts ...embedding.Option) iter.Seq2[index.Record, error] {
-	byID := make(map[string]Item, len(items))
-	for _, it := range items {
-		byID[it.ID] = it
-	}
-	return func(yield func(index.Record, error) bool) {
-		for e, err := range embedding.EncodeAll(ctx, enc, Inputs(items), opts...) {
-			if err != nil {
-				yield(index.Record{}, err)
-				return
-			}
-			it := byID[e.Input.ID]
-			md := index.Metadata{"label": it.Label}
-			if it.Split != "" {
-				md["split"] = it.Split
-			}
-			if !yield(index.Record{ID: e.Input.ID, Vector: e.Vector, Metadata: md}, nil) {
-				return
-			}
-		}
-	}
+	return index.FromEmbedded(embedding.EncodeAll(ctx, enc, Inputs(items), opts...))
 }
 
 // WriteShapes writes a small labeled folder for tests into dir: perClass
