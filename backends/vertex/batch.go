@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 	"iter"
 	"path"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/api/iterator"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/shoalhq/shoal/backends/vertex/internal/rules"
 	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/index"
 )
@@ -41,38 +43,44 @@ var modelRE = regexp.MustCompile(`^projects/([^/]+)/locations/([^/]+)/models/([^
 // WithStorageClient sets the Cloud Storage client that [BatchEncoder] and
 // [Trainer] read and write with (default: storage.NewClient with Application
 // Default Credentials). The caller keeps ownership: Close does not close it.
+//
+// Applies to [NewBatchEncoder] and [NewTrainer].
 func WithStorageClient(c *storage.Client) Option {
-	return func(cfg *config) error {
+	return newOption("WithStorageClient", forJobs, func(cfg *config) error {
 		if c == nil {
-			return fmt.Errorf("%w: nil storage client", ErrInvalidOption)
+			return fmt.Errorf("nil storage client")
 		}
 		cfg.gcs = c
 		return nil
-	}
+	})
 }
 
 // WithPollInterval sets how a job is polled: the first wait and the cap of
 // its doubling (defaults 5s and 1m).
+//
+// Applies to [NewBatchEncoder] and [NewTrainer].
 func WithPollInterval(initial, max time.Duration) Option {
-	return func(cfg *config) error {
+	return newOption("WithPollInterval", forJobs, func(cfg *config) error {
 		if initial <= 0 || max < initial {
-			return fmt.Errorf("%w: poll interval %v..%v", ErrInvalidOption, initial, max)
+			return fmt.Errorf("poll interval %v..%v", initial, max)
 		}
 		cfg.pollMin, cfg.pollMax = initial, max
 		return nil
-	}
+	})
 }
 
 // WithDisplayName sets the display name of the jobs, models and endpoints
 // this package creates (default "shoal-" and the kind of resource).
+//
+// Applies to [NewBatchEncoder] and [NewTrainer].
 func WithDisplayName(name string) Option {
-	return func(cfg *config) error {
+	return newOption("WithDisplayName", forJobs, func(cfg *config) error {
 		if name == "" {
-			return fmt.Errorf("%w: empty display name", ErrInvalidOption)
+			return fmt.Errorf("empty display name")
 		}
 		cfg.displayName = name
 		return nil
-	}
+	})
 }
 
 // BatchEncoder embeds pools too large for online calls with Vertex AI batch
@@ -98,18 +106,27 @@ type BatchEncoder struct {
 // [WithDimension] and serves {"embedding": [...]} unless
 // [WithPredictionPath] says otherwise). The model options of [NewEncoder]
 // apply (dimension, task type, instance builder, ...), as do
-// [WithStorageClient], [WithPollInterval] and [WithDisplayName].
+// [WithStorageClient], [WithPollInterval] and [WithDisplayName]; each
+// option's documentation says whether it applies.
+//
+// Publisher models that do not take batch prediction jobs are refused:
+// gemini-embedding-001 ("Get batch text embeddings predictions",
+// https://cloud.google.com/vertex-ai/generative-ai/docs/embeddings/batch-prediction-genai-embeddings,
+// excepts it; embed it online with [NewEncoder]). A text-embedding job
+// takes at most 30,000 inputs (the same page), which
+// [BatchEncoder.WriteInputs] enforces.
 func NewBatchEncoder(ctx context.Context, model string, opts ...Option) (*BatchEncoder, error) {
 	var c config
-	for _, o := range opts {
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	if err := applyOptions(&c, ctorBatch, opts); err != nil {
+		return nil, err
 	}
 	e := &Encoder{target: model, cfg: c}
 	var project, location string
 	if m := publisherRE.FindStringSubmatch(model); m != nil {
 		project, location, e.modelID = m[1], m[2], m[4]
+		if !rules.SupportsBatch(e.modelID) {
+			return nil, invalidf("publisher model %s does not take batch prediction jobs (see %s); embed with NewEncoder instead", e.modelID, rules.BatchEmbeddingsDoc)
+		}
 		if err := e.setupPublisher(); err != nil {
 			return nil, err
 		}
@@ -163,9 +180,10 @@ func (b *BatchEncoder) Close() error {
 // WriteInputs writes in to Cloud Storage at uri (gs://bucket/object.jsonl)
 // as the JSONL input of a batch prediction job: one instance per line, in
 // the model's format, with the input's ID under [KeyField]. It returns the
-// number of lines written. An input the model cannot take, or an empty or
-// repeated ID, fails the write with an error naming it; nothing is left
-// at uri then.
+// number of lines written. An input the model cannot take, an empty or
+// repeated ID, or for a text-embedding model the 30,001st input (a job
+// takes at most 30,000), fails the write with an error naming it; nothing
+// is left at uri then (an object already there is removed).
 func (b *BatchEncoder) WriteInputs(ctx context.Context, uri string, in iter.Seq2[embedding.Input, error]) (int, error) {
 	bucket, object, ok := splitGS(uri)
 	if !ok || object == "" {
@@ -181,6 +199,15 @@ func (b *BatchEncoder) WriteInputs(ctx context.Context, uri string, in iter.Seq2
 	fail := func(err error) (int, error) {
 		cancel()
 		_ = w.Close()
+		// A cancelled upload reports an error, but a server may still
+		// have committed what it received (fake-gcs-server does, once over
+		// 256 KiB were written): remove the object, so that nothing is
+		// left at uri.
+		dctx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer done()
+		if derr := b.gcs.Bucket(bucket).Object(object).Delete(dctx); derr != nil && !errors.Is(derr, storage.ErrObjectNotExist) {
+			return 0, fmt.Errorf("%w (and removing the partial %s failed: %v)", err, uri, derr)
+		}
 		return 0, err
 	}
 	for x, err := range in {
@@ -189,6 +216,10 @@ func (b *BatchEncoder) WriteInputs(ctx context.Context, uri string, in iter.Seq2
 		}
 		if x.ID == "" {
 			return fail(fmt.Errorf("vertex: input %d: %w: empty ID", n, embedding.ErrInvalidInput))
+		}
+		if n == rules.MaxBatchJobPrompts && b.enc.kind == kindText {
+			return fail(fmt.Errorf("vertex: input %q: %w: a %s batch job takes at most %d inputs (%s); write the rest to another file and run another job",
+				x.ID, embedding.ErrInvalidInput, b.enc.modelID, rules.MaxBatchJobPrompts, rules.BatchEmbeddingsDoc))
 		}
 		if _, dup := seen[x.ID]; dup {
 			return fail(fmt.Errorf("vertex: input %q: %w: ID given twice", x.ID, embedding.ErrInvalidInput))
@@ -307,7 +338,7 @@ func waitJob(ctx context.Context, what string, get func(context.Context) (aiplat
 		state, msg, err := get(ctx)
 		if err != nil {
 			mapped := mapError(ctx, "get "+what, err, index.ErrInvalidArgument)
-			if index.ContextError(ctx) != nil {
+			if driver.ContextError(ctx) != nil {
 				// The caller gave up (perhaps noticed first by the
 				// transport, before the context's own timer fired).
 				return cancelJob(ctx, what, cancel)
@@ -342,7 +373,7 @@ func waitJob(ctx context.Context, what string, get func(context.Context) (aiplat
 func cancelJob(ctx context.Context, what string, cancel func(context.Context) error) error {
 	cctx, done := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer done()
-	cause := index.ContextError(ctx)
+	cause := driver.ContextError(ctx)
 	if err := cancel(cctx); err != nil {
 		return fmt.Errorf("vertex: %s: %w (cancelling the job failed too: %v)", what, cause, err)
 	}
@@ -358,9 +389,11 @@ func (j *BatchJob) OutputDirectory() string { return j.out }
 // line, so memory stays flat however large the job. A line whose
 // prediction is malformed (a missing field, the wrong dimension) yields an
 // error wrapping embedding.ErrBadOutput that names its ID, and an input
-// the job failed (an errors_*.jsonl line) one wrapping
-// embedding.ErrInvalidInput; ranging may go on past them. Call it after
-// Wait returned nil.
+// the job failed (a line with a non-empty "status" or an "error", or any
+// line of an errors_*.jsonl file) one wrapping embedding.ErrInvalidInput
+// with the service's reason; ranging may go on past them. Both output
+// formats are read: publisher models' {"predictions": [P], "status"} and
+// custom models' {"prediction": P}. Call it after Wait returned nil.
 func (j *BatchJob) Records(ctx context.Context) iter.Seq2[index.Record, error] {
 	return func(yield func(index.Record, error) bool) {
 		if j.out == "" {
@@ -441,21 +474,30 @@ func readJSONLines(ctx context.Context, obj *storage.ObjectHandle, uri string, f
 	return true
 }
 
-// decodeOutputLine parses one line of a job's output:
-// {"key": ID, "prediction": P} (or {"instance": {..., "id": ID}, ...}), or
-// with isErr {"key": ID, "status": message}.
+// decodeOutputLine parses one line of a job's output. Publisher models
+// write {"instance"|"key", "predictions": [P], "status": ""}, a non-empty
+// status being that item's failure (rules.BatchEmbeddingsDoc); custom
+// models write {"instance"|"key", "prediction": P} and, in errors_N files,
+// the instance with "error": {"code"|"status", "message"}
+// (rules.CustomOutputDoc). The ID comes from "key" or from the instance's
+// KeyField. isErr marks a line of an errors_N file.
 func (e *Encoder) decodeOutputLine(line []byte, isErr bool) (index.Record, error) {
 	var raw struct {
-		Key        json.RawMessage `json:"key"`
-		Instance   map[string]any  `json:"instance"`
-		Prediction json.RawMessage `json:"prediction"`
-		Status     any             `json:"status"`
+		Key         json.RawMessage `json:"key"`
+		Instance    map[string]any  `json:"instance"`
+		Prediction  json.RawMessage `json:"prediction"`
+		Predictions json.RawMessage `json:"predictions"`
+		Status      json.RawMessage `json:"status"`
+		Error       json.RawMessage `json:"error"`
+		// The KeyField of a failed instance that an errors_N file copies
+		// as it was, without "instance" or "key".
+		FlatID any `json:"id"`
 	}
 	if err := json.Unmarshal(line, &raw); err != nil {
 		return index.Record{}, fmt.Errorf("%w: not a JSON object: %v", embedding.ErrBadOutput, err)
 	}
 	var id string
-	if len(raw.Key) > 0 {
+	if len(raw.Key) > 0 && string(raw.Key) != "null" {
 		if err := json.Unmarshal(raw.Key, &id); err != nil {
 			var num json.Number
 			if json.Unmarshal(raw.Key, &num) != nil {
@@ -465,19 +507,35 @@ func (e *Encoder) decodeOutputLine(line []byte, isErr bool) (index.Record, error
 		}
 	} else if s, ok := raw.Instance[KeyField].(string); ok {
 		id = s
+	} else if s, ok := raw.FlatID.(string); ok && raw.Instance == nil {
+		id = s
 	}
 	if id == "" {
 		return index.Record{}, fmt.Errorf("%w: line has no key (and no instance %q)", embedding.ErrBadOutput, KeyField)
 	}
-	if isErr || len(raw.Prediction) == 0 {
-		msg := fmt.Sprint(raw.Status)
-		if raw.Status == nil {
-			msg = "no prediction"
+	if why := failure(raw.Status, raw.Error); why != "" || isErr {
+		if why == "" {
+			why = "listed in the job's errors file"
 		}
-		return index.Record{}, fmt.Errorf("input %q: %w: the job could not embed it: %s", id, embedding.ErrInvalidInput, msg)
+		return index.Record{}, fmt.Errorf("input %q: %w: the job could not embed it: %s", id, embedding.ErrInvalidInput, why)
+	}
+	pred := raw.Prediction
+	if len(pred) == 0 || string(pred) == "null" {
+		// Publisher models: one prediction per instance, in a list.
+		var list []json.RawMessage
+		if len(raw.Predictions) == 0 || string(raw.Predictions) == "null" {
+			return index.Record{}, fmt.Errorf("input %q: %w: the line has neither prediction nor predictions", id, embedding.ErrBadOutput)
+		}
+		if err := json.Unmarshal(raw.Predictions, &list); err != nil {
+			return index.Record{}, fmt.Errorf("input %q: %w: predictions is not a list: %v", id, embedding.ErrBadOutput, err)
+		}
+		if len(list) != 1 {
+			return index.Record{}, fmt.Errorf("input %q: %w: %d predictions for one instance", id, embedding.ErrBadOutput, len(list))
+		}
+		pred = list[0]
 	}
 	var p structpb.Value
-	if err := p.UnmarshalJSON(raw.Prediction); err != nil {
+	if err := p.UnmarshalJSON(pred); err != nil {
 		return index.Record{}, fmt.Errorf("input %q: %w: prediction: %v", id, embedding.ErrBadOutput, err)
 	}
 	var field []string
@@ -500,6 +558,45 @@ func (e *Encoder) decodeOutputLine(line []byte, isErr bool) (index.Record, error
 		return index.Record{}, fmt.Errorf("input %q: %w", id, err)
 	}
 	return index.Record{ID: id, Vector: vec}, nil
+}
+
+// failure returns why an output line reports its item failed: a non-empty
+// "status" (a string, or any other non-null value) or an "error" object's
+// message and code; "" when neither says so.
+func failure(status, errObj json.RawMessage) string {
+	var reasons []string
+	if len(status) > 0 && string(status) != "null" {
+		var s string
+		if json.Unmarshal(status, &s) != nil {
+			s = string(status)
+		}
+		if s = strings.TrimSpace(s); s != "" {
+			reasons = append(reasons, s)
+		}
+	}
+	if len(errObj) > 0 && string(errObj) != "null" {
+		var e struct {
+			Code    any    `json:"code"`
+			Status  any    `json:"status"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(errObj, &e) != nil {
+			reasons = append(reasons, string(errObj))
+		} else {
+			r := e.Message
+			for _, c := range []any{e.Status, e.Code} {
+				if c != nil && fmt.Sprint(c) != "" && fmt.Sprint(c) != "0" {
+					r = strings.TrimSpace(fmt.Sprintf("%v %s", c, r))
+					break
+				}
+			}
+			if r == "" {
+				r = "error " + string(errObj)
+			}
+			reasons = append(reasons, r)
+		}
+	}
+	return strings.Join(reasons, "; ")
 }
 
 // EncodeAll runs a whole job: Submit, Wait, then Records. Errors of the

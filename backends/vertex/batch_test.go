@@ -2,6 +2,7 @@ package vertex_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -283,3 +284,96 @@ func TestBatchJobPollRetriesTransientErrors(t *testing.T) {
 type pastDeadline struct{ context.Context }
 
 func (pastDeadline) Deadline() (time.Time, bool) { return time.Now().Add(-time.Second), true }
+
+// TestBatchPublisherFailedItems checks that a publisher model's per-item
+// failure (a line with a non-empty "status") is that item's error, with
+// the service's reason, while the other items come through.
+func TestBatchPublisherFailedItems(t *testing.T) {
+	t.Parallel()
+	srv, gcs := newBatchWorld(t)
+	b := newBatchEncoder(t, srv, gcs, textModel(), vertex.WithDimension(8))
+	ctx := context.Background()
+	srv.AddBigQueryTable("bq://p.ds.mixed", []map[string]any{{"id": "ok", "content": "fine"}, {"id": "bad", "text": "no content field"}})
+	got := map[string][]float32{}
+	var errs []error
+	for r, err := range b.EncodeAll(ctx, "bq://p.ds.mixed", "gs://data/mixed-out") {
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		got[r.ID] = r.Vector
+	}
+	assert.Equal(t, map[string][]float32{"ok": vertextest.Vector("text:fine", 8)}, got)
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], embedding.ErrInvalidInput)
+	assert.Contains(t, errs[0].Error(), `input "bad"`)
+	assert.Contains(t, errs[0].Error(), "missing content")
+}
+
+// TestBatchCustomModel runs a job on a Model Registry model, whose output
+// is the custom-model format {"key", "prediction"}.
+func TestBatchCustomModel(t *testing.T) {
+	t.Parallel()
+	srv, gcs := newBatchWorld(t)
+	model := srv.AddModel(project, location, 8)
+	b := newBatchEncoder(t, srv, gcs, model, vertex.WithDimension(8))
+	ctx := context.Background()
+	_, err := b.WriteInputs(ctx, "gs://data/custom.jsonl", numbered(20))
+	require.NoError(t, err)
+	n := 0
+	for r, err := range b.EncodeAll(ctx, "gs://data/custom.jsonl", "gs://data/custom-out") {
+		require.NoError(t, err)
+		assert.Equal(t, vertextest.Vector("text:"+r.ID, 8), r.Vector)
+		n++
+	}
+	assert.Equal(t, 20, n)
+}
+
+// TestBatchJobLimits checks the documented limits of text-embedding batch
+// jobs ("Get batch text embeddings predictions"): gemini-embedding-001
+// takes none, and a job takes at most 30,000 prompts.
+func TestBatchJobLimits(t *testing.T) {
+	t.Parallel()
+	srv, gcs := newBatchWorld(t)
+	ctx := context.Background()
+
+	_, err := vertex.NewBatchEncoder(ctx, vertex.PublisherModel(project, location, vertex.GeminiEmbedding001),
+		vertex.WithClientOptions(srv.ClientOptions()...), vertex.WithStorageClient(gcs.Client()))
+	require.ErrorIs(t, err, vertex.ErrInvalidOption)
+	assert.Contains(t, err.Error(), "gemini-embedding-001 does not take batch prediction jobs")
+	// The fake answers as the service does.
+	jobs, err := aiplatform.NewJobClient(ctx, srv.ClientOptions()...)
+	require.NoError(t, err)
+	defer jobs.Close()
+	_, err = jobs.CreateBatchPredictionJob(ctx, &aiplatformpb.CreateBatchPredictionJobRequest{Parent: "projects/p/locations/us-central1",
+		BatchPredictionJob: &aiplatformpb.BatchPredictionJob{DisplayName: "j", Model: vertex.PublisherModel(project, location, vertex.GeminiEmbedding001),
+			InputConfig:  &aiplatformpb.BatchPredictionJob_InputConfig{InstancesFormat: "jsonl", Source: &aiplatformpb.BatchPredictionJob_InputConfig_GcsSource{GcsSource: &aiplatformpb.GcsSource{Uris: []string{"gs://data/x"}}}},
+			OutputConfig: &aiplatformpb.BatchPredictionJob_OutputConfig{PredictionsFormat: "jsonl", Destination: &aiplatformpb.BatchPredictionJob_OutputConfig_GcsDestination{GcsDestination: &aiplatformpb.GcsDestination{OutputUriPrefix: "gs://data/o"}}}}})
+	assert.Equal(t, codes.InvalidArgument, status.Code(err))
+	assert.Contains(t, status.Convert(err).Message(), "Do not support publisher model gemini-embedding-001")
+
+	b := newBatchEncoder(t, srv, gcs, textModel(), vertex.WithDimension(8))
+	_, err = b.WriteInputs(ctx, "gs://data/big.jsonl", numbered(30_001))
+	require.ErrorIs(t, err, embedding.ErrInvalidInput)
+	assert.Contains(t, err.Error(), `input "item-0030000"`)
+	assert.Contains(t, err.Error(), "at most 30000 inputs")
+	_, serr := gcs.GetObject("data", "big.jsonl")
+	assert.Error(t, serr, "nothing is committed")
+	n, err := b.WriteInputs(ctx, "gs://data/full.jsonl", numbered(30_000))
+	require.NoError(t, err)
+	assert.Equal(t, 30_000, n)
+
+	// A bigger source the package did not write fails the job, as a
+	// service over its limit does.
+	rows := make([]map[string]any, 30_001)
+	for i := range rows {
+		rows[i] = map[string]any{"id": fmt.Sprint(i), "content": "x"}
+	}
+	srv.AddBigQueryTable("bq://p.ds.big", rows)
+	var last error
+	for _, err := range b.EncodeAll(ctx, "bq://p.ds.big", "gs://data/big-out") {
+		last = err
+	}
+	require.ErrorIs(t, last, vertex.ErrJobFailed)
+	assert.Contains(t, last.Error(), "at most 30000")
+}

@@ -92,10 +92,10 @@ const (
 // embedding.ErrInvalidInput.
 type InstanceBuilder func(in embedding.Input) (map[string]any, error)
 
-// Option configures [NewEncoder].
-type Option func(*config) error
-
+// config is what the options set, for one constructor.
 type config struct {
+	ctor         string   // the constructor applying the options
+	used         []string // the options passed, by name
 	dim          int
 	taskType     string
 	autoTruncate *bool
@@ -114,18 +114,22 @@ type config struct {
 	trainer      trainerConfig
 }
 
-// WithDimension sets the vector length. multimodalembedding@001: 128, 256,
-// 512 or 1408 (default 1408). Text models: the output dimensionality, 1 to
-// the model's full size (default: full size, 768 or 3072). Custom
-// endpoints: required, the length the deployed model returns.
+// WithDimension sets the vector length, for all three constructors.
+// multimodalembedding@001: 128, 256, 512 or 1408 (default 1408). Text
+// models: the output dimensionality, 1 to the model's full size (default:
+// full size, 768 or 3072). Custom endpoints and registry models: required,
+// the length the deployed model returns. NewTrainer: the trained model's
+// dimension, passed to the container as --dimension (default 256).
+//
+// Applies to [NewEncoder], [NewBatchEncoder] and [NewTrainer].
 func WithDimension(n int) Option {
-	return func(c *config) error {
+	return newOption("WithDimension", forAll, func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: dimension %d < 1", ErrInvalidOption, n)
+			return fmt.Errorf("dimension %d < 1", n)
 		}
 		c.dim = n
 		return nil
-	}
+	})
 }
 
 // Task types of the text-embedding models, for [WithTaskType].
@@ -135,46 +139,56 @@ var TaskTypes = []string{
 }
 
 // WithTaskType sets the text models' task_type (one of [TaskTypes];
-// default: none, which the service treats as RETRIEVAL_QUERY).
+// default: none, which the service treats as RETRIEVAL_QUERY). For the
+// text-embedding publisher models only.
+//
+// Applies to [NewEncoder] and [NewBatchEncoder].
 func WithTaskType(t string) Option {
-	return func(c *config) error {
+	return newOption("WithTaskType", forEmbedders, func(c *config) error {
 		for _, k := range TaskTypes {
 			if t == k {
 				c.taskType = t
 				return nil
 			}
 		}
-		return fmt.Errorf("%w: task type %q (want one of %v)", ErrInvalidOption, t, TaskTypes)
-	}
+		return fmt.Errorf("task type %q (want one of %v)", t, TaskTypes)
+	})
 }
 
 // WithAutoTruncate sets the text models' autoTruncate parameter (default
 // true: the service truncates inputs over 2048 tokens; false makes such an
-// input fail the request with InvalidArgument).
+// input fail the request with InvalidArgument). For the text-embedding
+// publisher models only.
+//
+// Applies to [NewEncoder] and [NewBatchEncoder].
 func WithAutoTruncate(on bool) Option {
-	return func(c *config) error { c.autoTruncate = &on; return nil }
+	return newOption("WithAutoTruncate", forEmbedders, func(c *config) error { c.autoTruncate = &on; return nil })
 }
 
 // WithInstanceBuilder sets how a custom endpoint's instances are built
 // (default: {"text": Text} and/or {"image": {"bytesBase64Encoded" |
-// "gcsUri", "mimeType"}}, the multimodal model's format). Publisher models
-// ignore it.
+// "gcsUri", "mimeType"}}, the multimodal model's format). For endpoints and
+// registry models only: with a publisher model it is an error.
+//
+// Applies to [NewEncoder], [NewBatchEncoder] and [NewTrainer].
 func WithInstanceBuilder(b InstanceBuilder) Option {
-	return func(c *config) error {
+	return newOption("WithInstanceBuilder", forAll, func(c *config) error {
 		if b == nil {
-			return fmt.Errorf("%w: nil instance builder", ErrInvalidOption)
+			return fmt.Errorf("nil instance builder")
 		}
 		c.builder = b
 		return nil
-	}
+	})
 }
 
 // WithPredictionPath sets where a custom endpoint's prediction holds the
 // vector, as dot-separated field names (for example "embeddings.values").
 // Default: the prediction itself when it is a list of numbers, else its
-// "embedding" field. Publisher models ignore it.
+// "embedding" field. For endpoints and registry models only.
+//
+// Applies to [NewEncoder], [NewBatchEncoder] and [NewTrainer].
 func WithPredictionPath(p string) Option {
-	return func(c *config) error {
+	return newOption("WithPredictionPath", forAll, func(c *config) error {
 		if p == "" {
 			c.predPath = nil
 			return nil
@@ -182,83 +196,97 @@ func WithPredictionPath(p string) Option {
 		parts := strings.Split(p, ".")
 		for _, s := range parts {
 			if s == "" {
-				return fmt.Errorf("%w: prediction path %q has an empty field", ErrInvalidOption, p)
+				return fmt.Errorf("prediction path %q has an empty field", p)
 			}
 		}
 		c.predPath = parts
 		return nil
-	}
+	})
 }
 
 // WithParameters sets a custom endpoint's request parameters (default
-// none). Values must be JSON-like.
+// none). Values must be JSON-like. For endpoints and registry models only:
+// a publisher model's parameters come from the other options.
+//
+// Applies to [NewEncoder], [NewBatchEncoder] and [NewTrainer].
 func WithParameters(p map[string]any) Option {
-	return func(c *config) error {
+	return newOption("WithParameters", forAll, func(c *config) error {
 		if _, err := structpb.NewStruct(p); err != nil {
-			return fmt.Errorf("%w: parameters: %v", ErrInvalidOption, err)
+			return fmt.Errorf("parameters: %v", err)
 		}
 		c.params = p
 		return nil
-	}
+	})
 }
 
 // WithModelName sets Info().Model (default: the publisher model and its
 // dimension, for example "multimodalembedding@001/1408", or the endpoint's
 // resource name). Name a fine-tuned model's version here so that store
 // namespaces never mix two models.
+//
+// Applies to [NewEncoder] and [NewBatchEncoder].
 func WithModelName(name string) Option {
-	return func(c *config) error {
+	return newOption("WithModelName", forEmbedders, func(c *config) error {
 		if name == "" {
-			return fmt.Errorf("%w: empty model name", ErrInvalidOption)
+			return fmt.Errorf("empty model name")
 		}
 		c.model = name
 		return nil
-	}
+	})
 }
 
 // WithNormalized sets Info().Normalized for a custom endpoint (default
-// false).
+// false). For endpoints and registry models only: a publisher model's is
+// known.
+//
+// Applies to [NewEncoder], [NewBatchEncoder] and [NewTrainer].
 func WithNormalized(on bool) Option {
-	return func(c *config) error { c.normalized = &on; return nil }
+	return newOption("WithNormalized", forAll, func(c *config) error { c.normalized = &on; return nil })
 }
 
 // WithMaxBatch overrides Info().MaxBatch, the inputs per request (defaults:
 // 1 for multimodalembedding@001 and gemini-embedding-001, 250 for the other
 // text models, 64 for custom endpoints). It cannot exceed a publisher
 // model's limit.
+//
+// Applies to [NewEncoder].
 func WithMaxBatch(n int) Option {
-	return func(c *config) error {
+	return newOption("WithMaxBatch", forEncoder, func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: max batch %d < 1", ErrInvalidOption, n)
+			return fmt.Errorf("max batch %d < 1", n)
 		}
 		c.maxBatch = n
 		return nil
-	}
+	})
 }
 
 // WithMaxBatchBytes overrides Info().MaxBatchBytes, the request budget as
 // summed by embedding.Input.Size (defaults: TextMaxTokens ×
 // TextBytesPerToken for text models, 1,000,000 for custom endpoints, none
 // for one-instance models).
+//
+// Applies to [NewEncoder].
 func WithMaxBatchBytes(n int) Option {
-	return func(c *config) error {
+	return newOption("WithMaxBatchBytes", forEncoder, func(c *config) error {
 		if n < 0 {
-			return fmt.Errorf("%w: max batch bytes %d < 0", ErrInvalidOption, n)
+			return fmt.Errorf("max batch bytes %d < 0", n)
 		}
 		c.maxBytes = n
 		return nil
-	}
+	})
 }
 
 // WithClientOptions passes options to the aiplatform client, after the
 // regional endpoint this package derives from the target's location (so
 // option.WithEndpoint here wins). Credentials default to Application
 // Default Credentials.
+//
+// Applies to [NewEncoder], [NewBatchEncoder] and [NewTrainer].
 func WithClientOptions(opts ...option.ClientOption) Option {
-	return func(c *config) error {
+	return newOption("WithClientOptions", forAll, func(c *config) error {
 		c.clientOpts = append(c.clientOpts, opts...)
 		return nil
-	}
+	})
 }
 
 // Encoder embeds inputs with a Vertex AI model through
@@ -288,10 +316,8 @@ type Encoder struct {
 // unless [WithClientOptions] says otherwise. Close releases the client.
 func NewEncoder(ctx context.Context, target string, opts ...Option) (*Encoder, error) {
 	var c config
-	for _, o := range opts {
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	if err := applyOptions(&c, ctorEncoder, opts); err != nil {
+		return nil, err
 	}
 	e := &Encoder{target: target, cfg: c}
 	var location string
@@ -328,9 +354,16 @@ func clientOptions(location string, user []option.ClientOption) []option.ClientO
 func (e *Encoder) setupPublisher() error {
 	c := &e.cfg
 	id := e.modelID
+	if err := c.rejectUsed("publisher model "+id, "its request and prediction formats are fixed",
+		"WithInstanceBuilder", "WithPredictionPath", "WithParameters", "WithNormalized"); err != nil {
+		return err
+	}
 	switch {
 	case strings.HasPrefix(id, "multimodalembedding"):
 		e.kind = kindMultimodal
+		if err := c.rejectUsed(id, "it takes no task type or truncation setting", "WithTaskType", "WithAutoTruncate"); err != nil {
+			return err
+		}
 		if c.dim == 0 {
 			c.dim = 1408
 		}
@@ -388,6 +421,9 @@ func (e *Encoder) setupPublisher() error {
 func (e *Encoder) setupCustom() error {
 	c := &e.cfg
 	e.kind = kindCustom
+	if err := c.rejectUsed(e.target, "task type and truncation are settings of the text-embedding publisher models (use WithParameters)", "WithTaskType", "WithAutoTruncate"); err != nil {
+		return err
+	}
 	if c.dim == 0 {
 		return fmt.Errorf("%w: endpoint %s needs WithDimension", ErrInvalidOption, e.target)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shoalhq/shoal/index/driver"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -24,7 +25,8 @@ var (
 	// than this process (a cancelled context returns the context's error).
 	ErrJobCancelled = errors.New("vertex: job cancelled")
 	// ErrInvalidOption reports an option or argument with an unusable value.
-	ErrInvalidOption = fmt.Errorf("vertex: %w", embedding.ErrInvalidOption)
+	// It wraps embedding.ErrInvalidOption.
+	ErrInvalidOption error = &sentinel{"vertex: invalid option", embedding.ErrInvalidOption}
 )
 
 // mapError translates an error of the aiplatform client into Shoal's
@@ -38,14 +40,14 @@ func mapError(ctx context.Context, op string, err error, invalid error) error {
 	if err == nil {
 		return nil
 	}
-	if cerr := index.ContextError(ctx); cerr != nil {
+	if cerr := driver.ContextError(ctx); cerr != nil {
 		// The caller's context ended: report that, not a transport code.
 		return fmt.Errorf("vertex: %s: %w", op, cerr)
 	}
 	st, ok := status.FromError(err)
 	if !ok {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return embedding.Temporary(fmt.Errorf("vertex: %s: %w: %w", op, index.ErrUnavailable, err), 0)
+			return driver.Temporary(fmt.Errorf("vertex: %s: %w: %w", op, index.ErrUnavailable, err), 0)
 		}
 		return fmt.Errorf("vertex: %s: %w", op, err)
 	}
@@ -67,7 +69,7 @@ func mapError(ctx context.Context, op string, err error, invalid error) error {
 	}
 	e := fmt.Errorf("vertex: %s: %w: %w", op, sentinel, err)
 	if retry {
-		return embedding.Temporary(e, retryDelay(st))
+		return driver.Temporary(e, retryDelay(st))
 	}
 	return e
 }

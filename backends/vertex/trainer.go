@@ -18,42 +18,51 @@ import (
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2"
 
+	"github.com/shoalhq/shoal/backends/vertex/internal/rules"
 	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/finetune"
 	"github.com/shoalhq/shoal/index"
 )
 
 // Machine describes the hardware of a training worker pool or of a
-// deployed model, without Vertex's protobuf types.
+// deployed model, without Vertex's protobuf types. TPUs follow Vertex's
+// "Configure compute resources for custom training"
+// (https://cloud.google.com/vertex-ai/docs/training/configure-compute#tpu):
+// TPU v2/v3 as machine type cloud-tpu with an accelerator type and count;
+// TPU v5e, v6e and 7x as a machine type (ct5lp-hightpu-4t, ...) with a
+// topology and no accelerator fields.
 type Machine struct {
-	// MachineType is Vertex's machine type: "cloud-tpu" (TPU v2/v3/v4),
-	// "ct5lp-hightpu-1t|4t|8t" (TPU v5e), or a VM such as
-	// "g2-standard-8" or "n1-standard-8".
+	// MachineType is Vertex's machine type: "cloud-tpu" (TPU v2/v3),
+	// "ct5lp-hightpu-1t|4t|8t" (TPU v5e), "ct6e-standard-1t|4t|8t" (TPU
+	// v6e), "tpu7x-standard-4t", or a VM such as "g2-standard-8".
 	MachineType string
-	// Accelerator is an aiplatform AcceleratorType name: "TPU_V2",
-	// "TPU_V3", "TPU_V4_POD", "TPU_V5_LITEPOD", "NVIDIA_L4",
-	// "NVIDIA_TESLA_T4", ... ("" for none).
+	// Accelerator is an aiplatform AcceleratorType name for cloud-tpu
+	// ("TPU_V2", "TPU_V3") and GPU machines ("NVIDIA_L4", ...); "" for
+	// none and for the TPU VM machine types, whose type names the TPU.
 	Accelerator string
-	// AcceleratorCount is the number of accelerators (8 for TPU v2/v3).
+	// AcceleratorCount is the number of accelerators: for cloud-tpu 8, or
+	// a TPU Pod's 32, 64, ...; 0 with no accelerator.
 	AcceleratorCount int
-	// TPUTopology is the TPU slice shape, required for v5e ("2x2").
+	// TPUTopology is the TPU slice shape, required for the TPU VM machine
+	// types ("2x2" for ct5lp-hightpu-4t) and absent otherwise.
 	TPUTopology string
-	// Replicas is the worker count of a training pool, or the minimum
-	// replica count of a deployment (default 1).
+	// Replicas is the worker count of a training pool (1, the only count a
+	// TPU pool takes), or the minimum replica count of a deployment
+	// (default 1).
 	Replicas int
 }
 
-// TPUv3 returns a TPU v3 pod slice of 8 cores on a cloud-tpu machine.
+// TPUv3 returns a TPU v3 of 8 cores on a cloud-tpu machine.
 func TPUv3() Machine {
 	return Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V3", AcceleratorCount: 8}
 }
 
-// TPUv5e returns a TPU v5e (ct5lp-hightpu) machine with chips chips: 1
-// (topology 1x1), 4 (2x2) or 8 (2x4). Other counts give a machine that
-// Validate rejects.
+// TPUv5e returns a single-host TPU v5e (ct5lp-hightpu) machine with chips
+// chips: 1 (topology 1x1), 4 (2x2) or 8 (2x4). Other counts give a machine
+// that Validate rejects.
 func TPUv5e(chips int) Machine {
 	topo := map[int]string{1: "1x1", 4: "2x2", 8: "2x4"}[chips]
-	return Machine{MachineType: fmt.Sprintf("ct5lp-hightpu-%dt", chips), Accelerator: "TPU_V5_LITEPOD", AcceleratorCount: chips, TPUTopology: topo}
+	return Machine{MachineType: fmt.Sprintf("ct5lp-hightpu-%dt", chips), TPUTopology: topo}
 }
 
 // GPUL4 returns a g2-standard machine with count NVIDIA L4 GPUs (1, 2, 4
@@ -63,38 +72,43 @@ func GPUL4(count int) Machine {
 	return Machine{MachineType: fmt.Sprintf("g2-standard-%d", vcpus), Accelerator: "NVIDIA_L4", AcceleratorCount: count}
 }
 
-// Validate checks the machine against Vertex's rules for TPUs: cloud-tpu
-// takes TPU_V2 or TPU_V3 with 8 cores, or TPU_V4_POD; ct5lp-hightpu-*
-// takes TPU_V5_LITEPOD and a topology.
+// Validate checks the machine against Vertex's TPU rules (see [Machine]):
+// cloud-tpu takes TPU_V2 or TPU_V3 with 8 accelerators (or a TPU Pod's
+// count) and no topology; a TPU VM machine type takes one of its
+// documented topologies (which a single-host deployment may leave out) and
+// no accelerator type or count; TPU_V4_POD is not a documented TPU.
+// [WithTrainingMachine] adds the training rules: the topology is required
+// and a TPU pool has one replica. The error wraps [ErrInvalidOption].
 func (m Machine) Validate() error {
-	if m.MachineType == "" {
-		return fmt.Errorf("%w: machine type is empty", ErrInvalidOption)
+	if why := m.check(); why != "" {
+		return invalidf("machine %s: %s", m.MachineType, why)
 	}
+	return nil
+}
+
+// check returns why the machine is unusable, or "".
+func (m Machine) check() string {
 	if m.Accelerator != "" {
 		if _, ok := aiplatformpb.AcceleratorType_value[m.Accelerator]; !ok {
-			return fmt.Errorf("%w: unknown accelerator %q", ErrInvalidOption, m.Accelerator)
+			return fmt.Sprintf("unknown accelerator %q", m.Accelerator)
 		}
 	}
 	if m.Replicas < 0 || m.AcceleratorCount < 0 {
-		return fmt.Errorf("%w: negative replica or accelerator count", ErrInvalidOption)
+		return "negative replica or accelerator count"
 	}
-	switch {
-	case m.MachineType == "cloud-tpu":
-		switch m.Accelerator {
-		case "TPU_V2", "TPU_V3":
-			if m.AcceleratorCount != 8 {
-				return fmt.Errorf("%w: cloud-tpu with %s needs 8 accelerators, not %d", ErrInvalidOption, m.Accelerator, m.AcceleratorCount)
-			}
-		case "TPU_V4_POD":
-		default:
-			return fmt.Errorf("%w: cloud-tpu needs TPU_V2, TPU_V3 or TPU_V4_POD, not %q", ErrInvalidOption, m.Accelerator)
-		}
-	case strings.HasPrefix(m.MachineType, "ct5lp-hightpu-"):
-		if m.Accelerator != "TPU_V5_LITEPOD" || m.TPUTopology == "" {
-			return fmt.Errorf("%w: %s needs accelerator TPU_V5_LITEPOD and a TPU topology", ErrInvalidOption, m.MachineType)
-		}
+	return rules.CheckServingMachine(m.MachineType, m.Accelerator, m.AcceleratorCount, m.TPUTopology)
+}
+
+// checkTraining applies the rules of a training pool: a TPU VM machine
+// type needs its topology, and a TPU pool has one replica.
+func (m Machine) checkTraining() string {
+	if why := m.check(); why != "" {
+		return why
 	}
-	return nil
+	if why := rules.CheckMachine(m.MachineType, m.Accelerator, m.AcceleratorCount, m.TPUTopology); why != "" {
+		return why
+	}
+	return rules.CheckTrainingPool(1, rules.IsTPU(m.MachineType, m.Accelerator), m.replicas())
 }
 
 func (m Machine) spec() *aiplatformpb.MachineSpec {
@@ -125,95 +139,111 @@ type trainerConfig struct {
 // WithTrainingImage sets the training container image (required for
 // [NewTrainer]); see "Training container contract" in the package
 // documentation.
+//
+// Applies to [NewTrainer].
 func WithTrainingImage(uri string) Option {
-	return func(c *config) error {
+	return newOption("WithTrainingImage", forTrainer, func(c *config) error {
 		if uri == "" {
-			return fmt.Errorf("%w: empty training image", ErrInvalidOption)
+			return fmt.Errorf("empty training image")
 		}
 		c.trainer.trainImage = uri
 		return nil
-	}
+	})
 }
 
 // WithServingImage sets the serving container image that the Model Registry
 // entry runs (required for [NewTrainer]).
+//
+// Applies to [NewTrainer].
 func WithServingImage(uri string) Option {
-	return func(c *config) error {
+	return newOption("WithServingImage", forTrainer, func(c *config) error {
 		if uri == "" {
-			return fmt.Errorf("%w: empty serving image", ErrInvalidOption)
+			return fmt.Errorf("empty serving image")
 		}
 		c.trainer.serveImage = uri
 		return nil
-	}
+	})
 }
 
 // WithStaging sets the Cloud Storage folder (gs://bucket/path) where the
 // trainer writes manifests and the job writes the model (required for
 // [NewTrainer]).
+//
+// Applies to [NewTrainer].
 func WithStaging(uri string) Option {
-	return func(c *config) error {
+	return newOption("WithStaging", forTrainer, func(c *config) error {
 		if _, _, ok := splitGS(uri); !ok {
-			return fmt.Errorf("%w: staging %q is not gs://bucket/path", ErrInvalidOption, uri)
+			return fmt.Errorf("staging %q is not gs://bucket/path", uri)
 		}
 		c.trainer.staging = strings.TrimSuffix(uri, "/")
 		return nil
-	}
+	})
 }
 
 // WithTrainingMachine sets the training worker pool's machine (default
 // TPUv5e(4): ct5lp-hightpu-4t, 2x2).
+//
+// Applies to [NewTrainer].
 func WithTrainingMachine(m Machine) Option {
-	return func(c *config) error {
-		if err := m.Validate(); err != nil {
-			return err
+	return newOption("WithTrainingMachine", forTrainer, func(c *config) error {
+		if why := m.checkTraining(); why != "" {
+			return fmt.Errorf("machine %s: %s", m.MachineType, why)
 		}
 		c.trainer.machine = m
 		return nil
-	}
+	})
 }
 
 // WithDeploy has Train deploy the trained model to a new endpoint on m (a
 // TPU such as TPUv5e(1), or a GPU machine such as GPUL4(1)). Default: no
 // deployment; the model's Deploy method does it later.
+//
+// Applies to [NewTrainer].
 func WithDeploy(m Machine) Option {
-	return func(c *config) error {
-		if err := m.Validate(); err != nil {
-			return err
+	return newOption("WithDeploy", forTrainer, func(c *config) error {
+		if why := m.check(); why != "" {
+			return fmt.Errorf("machine %s: %s", m.MachineType, why)
 		}
 		c.trainer.deploy = &m
 		return nil
-	}
+	})
 }
 
 // WithTrainingLoss sets the --loss argument (default finetune.SupCon).
+//
+// Applies to [NewTrainer].
 func WithTrainingLoss(l finetune.Loss) Option {
-	return func(c *config) error {
+	return newOption("WithTrainingLoss", forTrainer, func(c *config) error {
 		if s := l.String(); strings.HasPrefix(s, "Loss(") {
-			return fmt.Errorf("%w: unknown loss %d", ErrInvalidOption, int(l))
+			return fmt.Errorf("unknown loss %d", int(l))
 		}
 		c.trainer.loss = l
 		return nil
-	}
+	})
 }
 
 // WithEpochs sets the --epochs argument (default 10).
+//
+// Applies to [NewTrainer].
 func WithEpochs(n int) Option {
-	return func(c *config) error {
+	return newOption("WithEpochs", forTrainer, func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("%w: epochs %d < 1", ErrInvalidOption, n)
+			return fmt.Errorf("epochs %d < 1", n)
 		}
 		c.trainer.epochs = n
 		return nil
-	}
+	})
 }
 
 // WithTrainingArgs appends arguments to the training container's command
 // line, after the contract's own (default none).
+//
+// Applies to [NewTrainer].
 func WithTrainingArgs(args ...string) Option {
-	return func(c *config) error {
+	return newOption("WithTrainingArgs", forTrainer, func(c *config) error {
 		c.trainer.args = append(c.trainer.args, args...)
 		return nil
-	}
+	})
 }
 
 // Trainer fine-tunes an embedding model on Vertex AI: it implements
@@ -246,10 +276,8 @@ func NewTrainer(ctx context.Context, project, location string, opts ...Option) (
 	}
 	var c config
 	c.trainer = trainerConfig{machine: TPUv5e(4), loss: finetune.SupCon, epochs: 10}
-	for _, o := range opts {
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	if err := applyOptions(&c, ctorTrainer, opts); err != nil {
+		return nil, err
 	}
 	if c.dim == 0 {
 		c.dim = 256

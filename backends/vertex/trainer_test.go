@@ -171,6 +171,75 @@ func TestCustomJobCancelled(t *testing.T) {
 	})
 }
 
+// TestMachineTPURules checks Machine against Vertex's "Configure compute
+// resources for custom training" (section TPUs): TPU v2/v3 on cloud-tpu
+// with an accelerator count, v5e/v6e/7x as a machine type with a topology
+// from the document's table and no accelerator fields, no TPU v4, one
+// replica in a TPU training pool.
+func TestMachineTPURules(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		m        vertex.Machine
+		serve    bool // valid for a deployment (Validate, WithDeploy)
+		train    bool // valid for training (WithTrainingMachine)
+		contains string
+	}{
+		{"v3-8", vertex.TPUv3(), true, true, ""},
+		{"v2 pod", vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V2", AcceleratorCount: 64}, true, true, ""},
+		{"v3 with 4 cores", vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V3", AcceleratorCount: 4}, false, false, "accelerator count 8"},
+		{"cloud-tpu with topology", vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V3", AcceleratorCount: 8, TPUTopology: "2x2"}, false, false, "takes no TPU topology"},
+		{"v4 pod", vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V4_POD", AcceleratorCount: 4}, false, false, "TPU_V4_POD is not"},
+		{"v4 pod with topology", vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V4_POD", TPUTopology: "2x2x1"}, false, false, "takes no TPU topology"},
+		{"cloud-tpu with a GPU", vertex.Machine{MachineType: "cloud-tpu", Accelerator: "NVIDIA_L4", AcceleratorCount: 1}, false, false, "TPU_V2 or TPU_V3"},
+		{"v5e 2x2", vertex.TPUv5e(4), true, true, ""},
+		{"v5e 4t multi-host 4x4", vertex.Machine{MachineType: "ct5lp-hightpu-4t", TPUTopology: "4x4"}, true, true, ""},
+		{"v5e with accelerator fields", vertex.Machine{MachineType: "ct5lp-hightpu-4t", Accelerator: "TPU_V5_LITEPOD", AcceleratorCount: 4, TPUTopology: "2x2"}, false, false, "no accelerator type or count"},
+		{"v5e without topology", vertex.Machine{MachineType: "ct5lp-hightpu-4t"}, true, false, "needs a TPU topology"},
+		{"v5e wrong topology", vertex.Machine{MachineType: "ct5lp-hightpu-8t", TPUTopology: "2x2"}, false, false, `topology "2x2"`},
+		{"v5e 3 chips", vertex.TPUv5e(3), false, false, "ct5lp-hightpu-3t is not a TPU machine type"},
+		{"v5e two replicas", vertex.Machine{MachineType: "ct5lp-hightpu-4t", TPUTopology: "2x2", Replicas: 2}, true, false, "replica count 1"},
+		{"v6e", vertex.Machine{MachineType: "ct6e-standard-4t", TPUTopology: "2x4"}, true, true, ""},
+		{"7x", vertex.Machine{MachineType: "tpu7x-standard-4t", TPUTopology: "2x2x1"}, true, true, ""},
+		{"TPU accelerator on a VM", vertex.Machine{MachineType: "n1-standard-8", Accelerator: "TPU_V3", AcceleratorCount: 8}, false, false, "needs a TPU machine type"},
+		{"GPU", vertex.GPUL4(2), true, true, ""},
+		{"GPU replicas", vertex.Machine{MachineType: "g2-standard-8", Accelerator: "NVIDIA_L4", AcceleratorCount: 1, Replicas: 3}, true, true, ""},
+		{"unknown accelerator", vertex.Machine{MachineType: "n1-standard-8", Accelerator: "WARP_DRIVE"}, false, false, "unknown accelerator"},
+		{"empty", vertex.Machine{}, false, false, "machine type is empty"},
+	}
+	srv, gcs := newBatchWorld(t)
+	base := []vertex.Option{vertex.WithClientOptions(srv.ClientOptions()...), vertex.WithStorageClient(gcs.Client()),
+		vertex.WithTrainingImage("img"), vertex.WithServingImage("img"), vertex.WithStaging("gs://data/s")}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.m.Validate()
+			if tc.serve {
+				assert.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, vertex.ErrInvalidOption)
+				assert.ErrorIs(t, err, embedding.ErrInvalidOption)
+				assert.Contains(t, err.Error(), tc.contains)
+			}
+			for _, o := range []struct {
+				name string
+				opt  vertex.Option
+				ok   bool
+			}{{"WithTrainingMachine", vertex.WithTrainingMachine(tc.m), tc.train}, {"WithDeploy", vertex.WithDeploy(tc.m), tc.serve}} {
+				tr, err := vertex.NewTrainer(context.Background(), project, location, append(base, o.opt)...)
+				if o.ok {
+					require.NoError(t, err, o.name)
+					require.NoError(t, tr.Close())
+				} else {
+					require.ErrorIs(t, err, vertex.ErrInvalidOption, o.name)
+					assert.Contains(t, err.Error(), "vertex: "+o.name+": machine ", o.name)
+					assert.Contains(t, err.Error(), tc.contains, o.name)
+					assert.Equal(t, 1, strings.Count(err.Error(), "vertex"), "the package is named once: %v", err)
+				}
+			}
+		})
+	}
+}
+
 func TestTrainerValidation(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -180,29 +249,6 @@ func TestTrainerValidation(t *testing.T) {
 	assert.ErrorIs(t, err, embedding.ErrInvalidOption)
 	_, err = vertex.NewTrainer(ctx, project, location, vertex.WithStaging("/tmp"))
 	assert.ErrorIs(t, err, embedding.ErrInvalidOption)
-
-	machines := []struct {
-		m  vertex.Machine
-		ok bool
-	}{
-		{vertex.TPUv3(), true},
-		{vertex.TPUv5e(4), true},
-		{vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V4_POD", AcceleratorCount: 4}, true},
-		{vertex.GPUL4(2), true},
-		{vertex.Machine{MachineType: "cloud-tpu", Accelerator: "TPU_V3", AcceleratorCount: 4}, false},
-		{vertex.Machine{MachineType: "cloud-tpu", Accelerator: "NVIDIA_L4", AcceleratorCount: 1}, false},
-		{vertex.TPUv5e(3), false},
-		{vertex.Machine{MachineType: "n1-standard-8", Accelerator: "WARP_DRIVE"}, false},
-		{vertex.Machine{}, false},
-	}
-	for _, tc := range machines {
-		err := tc.m.Validate()
-		if tc.ok {
-			assert.NoError(t, err, "%+v", tc.m)
-		} else {
-			assert.ErrorIs(t, err, embedding.ErrInvalidOption, "%+v", tc.m)
-		}
-	}
 
 	srv, gcs := newBatchWorld(t)
 	tr := newTrainer(t, srv, gcs)

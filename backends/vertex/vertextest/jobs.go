@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -21,6 +20,8 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/shoalhq/shoal/backends/vertex/internal/rules"
 )
 
 // OutputLinesPerFile is how many lines the fake writes into each
@@ -100,6 +101,11 @@ func (j *jobService) CreateBatchPredictionJob(ctx context.Context, req *aiplatfo
 	in := proto.Clone(req.GetBatchPredictionJob()).(*aiplatformpb.BatchPredictionJob)
 	if in == nil || in.GetModel() == "" || in.GetDisplayName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "batch prediction job needs a display name and a model")
+	}
+	if m := publisherRE.FindStringSubmatch(in.GetModel()); m != nil && !rules.SupportsBatch(m[1]) {
+		// rules.BatchEmbeddingsDoc excepts the Gemini embedding models; the
+		// service's answer is rules.UnsupportedBatchMessage.
+		return nil, status.Error(codes.InvalidArgument, rules.UnsupportedBatchMessage+m[1])
 	}
 	ic := in.GetInputConfig()
 	switch ic.GetInstancesFormat() {
@@ -224,10 +230,31 @@ func (s *Server) runBatch(ctx context.Context, job *aiplatformpb.BatchPrediction
 			instances = append(instances, rows...)
 		}
 	}
+	// Publisher models write {"instance"|"key", "predictions": [P],
+	// "status": ""}, an item's failure as a non-empty status
+	// (rules.BatchEmbeddingsDoc); custom models write {"instance"|"key",
+	// "prediction": P}, and their failed instances to errors_N files, as
+	// the instance followed by "error": {"code", "message"}
+	// (rules.CustomOutputDoc).
+	publisher := publisherRE.MatchString(job.GetModel())
+	endpoint := job.GetModel()
+	if !publisher {
+		ep, err := s.registryEndpoint(job.GetModel())
+		if err != nil {
+			return "", nil, err
+		}
+		endpoint = ep
+	}
+	if m := publisherRE.FindStringSubmatch(job.GetModel()); m != nil && strings.Contains(m[1], "embedding") &&
+		!strings.HasPrefix(m[1], "multimodal") && len(instances) > rules.MaxBatchJobPrompts {
+		return "", nil, fmt.Errorf("the job has %d prompts; a text-embedding batch job takes at most %d", len(instances), rules.MaxBatchJobPrompts)
+	}
 	keyField := job.GetInstanceConfig().GetKeyField()
 	var preds, errs []map[string]any
+	var failed int
 	for _, inst := range instances {
 		line := map[string]any{}
+		original := maps.Clone(inst)
 		if keyField != "" {
 			line["key"] = inst[keyField]
 			delete(inst, keyField)
@@ -238,17 +265,27 @@ func (s *Server) runBatch(ctx context.Context, job *aiplatformpb.BatchPrediction
 		if err != nil {
 			return "", nil, err
 		}
-		resp, err := s.predict(&aiplatformpb.PredictRequest{Endpoint: job.GetModel(), Instances: []*structpb.Value{v}, Parameters: job.GetModelParameters()}, malform)
-		if err != nil {
-			if status.Code(err) == codes.NotFound {
-				return "", nil, err
-			}
+		resp, err := s.predict(&aiplatformpb.PredictRequest{Endpoint: endpoint, Instances: []*structpb.Value{v}, Parameters: job.GetModelParameters()}, malform)
+		switch {
+		case err != nil && status.Code(err) == codes.NotFound:
+			return "", nil, err
+		case err != nil && publisher:
+			failed++
+			line["predictions"] = []any{}
 			line["status"] = status.Convert(err).Message()
-			errs = append(errs, line)
-			continue
+			preds = append(preds, line)
+		case err != nil:
+			failed++
+			original["error"] = map[string]any{"code": int(status.Code(err)), "message": status.Convert(err).Message()}
+			errs = append(errs, original)
+		case publisher:
+			line["predictions"] = []any{resp.GetPredictions()[0].AsInterface()}
+			line["status"] = ""
+			preds = append(preds, line)
+		default:
+			line["prediction"] = resp.GetPredictions()[0].AsInterface()
+			preds = append(preds, line)
 		}
-		line["prediction"] = resp.GetPredictions()[0].AsInterface()
-		preds = append(preds, line)
 	}
 	bucket, obj, _ := splitGS(outDir)
 	write := func(name string, lines []map[string]any) error {
@@ -264,16 +301,16 @@ func (s *Server) runBatch(ctx context.Context, job *aiplatformpb.BatchPrediction
 	}
 	for i := 0; i*OutputLinesPerFile < len(preds) || i == 0; i++ {
 		end := min(len(preds), (i+1)*OutputLinesPerFile)
-		if err := write(fmt.Sprintf("predictions_%05d.jsonl", i+1), preds[i*OutputLinesPerFile:end]); err != nil {
+		if err := write(fmt.Sprintf("predictions_%04d.jsonl", i+1), preds[i*OutputLinesPerFile:end]); err != nil {
 			return "", nil, fmt.Errorf("writing output: %w", err)
 		}
 	}
 	if len(errs) > 0 {
-		if err := write("errors_00001.jsonl", errs); err != nil {
+		if err := write("errors_0001.jsonl", errs); err != nil {
 			return "", nil, fmt.Errorf("writing errors: %w", err)
 		}
 	}
-	return outDir, &aiplatformpb.CompletionStats{SuccessfulCount: int64(len(preds)), FailedCount: int64(len(errs))}, nil
+	return outDir, &aiplatformpb.CompletionStats{SuccessfulCount: int64(len(instances) - failed), FailedCount: int64(failed)}, nil
 }
 
 func splitGS(uri string) (bucket, object string, ok bool) {
@@ -311,6 +348,39 @@ func (s *Server) readJSONL(ctx context.Context, uri string) ([]map[string]any, e
 	return out, sc.Err()
 }
 
+// registryEndpoint returns the endpoint name under which predict serves a
+// Model Registry model (projects/P/locations/L/models/M[@version]) in a
+// batch job: the fake serves {"embedding": [...]} of the dimension in the
+// model's "shoal-dimension" label (else the default dimension).
+func (s *Server) registryEndpoint(model string) (string, error) {
+	name, _, _ := strings.Cut(model, "@")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mdl, ok := s.models[name]
+	if !ok {
+		return "", notFound("Model", model)
+	}
+	dim := s.defaultDim
+	if d, err := strconv.Atoi(mdl.GetLabels()["shoal-dimension"]); err == nil && d > 0 {
+		dim = d
+	}
+	ep := strings.Replace(name, "/models/", "/endpoints/batch-", 1)
+	s.endpointDims(ep, dim)
+	return ep, nil
+}
+
+// AddModel registers a Model Registry model whose predictions are
+// {"embedding": [dim numbers]}, as if uploaded, for batch prediction jobs,
+// and returns its resource name (projects/P/locations/L/models/N).
+func (s *Server) AddModel(project, location string, dim int) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := fmt.Sprintf("projects/%s/locations/%s/models/%d", project, location, s.newID())
+	s.models[name] = &aiplatformpb.Model{Name: name, DisplayName: "vertextest", VersionId: "1",
+		Labels: map[string]string{"shoal-dimension": strconv.Itoa(dim)}}
+	return name
+}
+
 // AddBigQueryTable makes rows the content of the BigQuery table uri
 // (bq://project.dataset.table) for batch prediction jobs.
 func (s *Server) AddBigQueryTable(uri string, rows []map[string]any) {
@@ -336,10 +406,8 @@ func (j *jobService) CreateCustomJob(ctx context.Context, req *aiplatformpb.Crea
 	if in == nil || in.GetDisplayName() == "" || len(in.GetJobSpec().GetWorkerPoolSpecs()) == 0 {
 		return nil, status.Error(codes.InvalidArgument, "custom job needs a display name and a worker pool")
 	}
-	for i, wp := range in.GetJobSpec().GetWorkerPoolSpecs() {
-		if err := checkWorkerPool(wp); err != nil {
-			return nil, status.Errorf(codes.InvalidArgument, "worker pool %d: %v", i, err)
-		}
+	if err := checkWorkerPools(in.GetJobSpec().GetWorkerPoolSpecs()); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -350,35 +418,29 @@ func (j *jobService) CreateCustomJob(ctx context.Context, req *aiplatformpb.Crea
 	return proto.Clone(in).(*aiplatformpb.CustomJob), nil
 }
 
-// checkWorkerPool enforces Vertex's TPU rules: cloud-tpu machines take
-// TPU_V2/V3 ×8 or TPU_V4_POD and a topology-less spec; ct5lp-hightpu-* machines
-// take TPU_V5_LITEPOD and a topology.
-func checkWorkerPool(wp *aiplatformpb.WorkerPoolSpec) error {
-	c := wp.GetContainerSpec()
-	if c.GetImageUri() == "" {
-		return errors.New("container spec needs an image uri")
-	}
-	if wp.GetReplicaCount() < 1 {
-		return errors.New("replica count must be at least 1")
-	}
-	ms := wp.GetMachineSpec()
-	switch mt := ms.GetMachineType(); {
-	case mt == "cloud-tpu":
-		switch ms.GetAcceleratorType() {
-		case aiplatformpb.AcceleratorType_TPU_V2, aiplatformpb.AcceleratorType_TPU_V3:
-			if ms.GetAcceleratorCount() != 8 {
-				return fmt.Errorf("%s needs accelerator count 8, got %d", ms.GetAcceleratorType(), ms.GetAcceleratorCount())
-			}
-		case aiplatformpb.AcceleratorType_TPU_V4_POD:
-		default:
-			return fmt.Errorf("cloud-tpu needs a TPU_V2, TPU_V3 or TPU_V4_POD accelerator, got %s", ms.GetAcceleratorType())
+// checkWorkerPools enforces Vertex's TPU rules for custom training
+// (rules.ConfigureComputeDoc, "Configure compute resources for custom
+// training", section TPUs): cloud-tpu takes TPU_V2 or TPU_V3 with 8
+// accelerators (or a TPU Pod's count) and no topology; ct5lp-hightpu-*,
+// ct6e-standard-* and tpu7x-standard-4t take a topology from the
+// document's table and no accelerator type or count; TPU_V4_POD is not a
+// documented training TPU; a TPU job has one worker pool of one replica.
+func checkWorkerPools(pools []*aiplatformpb.WorkerPoolSpec) error {
+	for i, wp := range pools {
+		if wp.GetContainerSpec().GetImageUri() == "" {
+			return fmt.Errorf("worker pool %d: container spec needs an image uri", i)
 		}
-	case strings.HasPrefix(mt, "ct5lp-hightpu-"):
-		if ms.GetAcceleratorType() != aiplatformpb.AcceleratorType_TPU_V5_LITEPOD || ms.GetTpuTopology() == "" {
-			return fmt.Errorf("%s needs TPU_V5_LITEPOD and a topology", mt)
+		if wp.GetReplicaCount() < 1 {
+			return fmt.Errorf("worker pool %d: replica count must be at least 1", i)
 		}
-	case mt == "":
-		return errors.New("machine spec needs a machine type")
+		ms := wp.GetMachineSpec()
+		accel := ms.GetAcceleratorType().String()
+		if why := rules.CheckMachine(ms.GetMachineType(), accel, int(ms.GetAcceleratorCount()), ms.GetTpuTopology()); why != "" {
+			return fmt.Errorf("worker pool %d: %s", i, why)
+		}
+		if why := rules.CheckTrainingPool(len(pools), rules.IsTPU(ms.GetMachineType(), accel), int(wp.GetReplicaCount())); why != "" {
+			return fmt.Errorf("worker pool %d: %s", i, why)
+		}
 	}
 	return nil
 }
@@ -590,6 +652,12 @@ func (e *endpointService) DeployModel(ctx context.Context, req *aiplatformpb.Dep
 	ms := dm.GetDedicatedResources().GetMachineSpec()
 	if ms.GetMachineType() == "" {
 		return nil, status.Error(codes.InvalidArgument, "deployed model needs dedicated resources with a machine type")
+	}
+	// The machine-spec rules of custom training (rules.ConfigureComputeDoc)
+	// hold for serving too, except that a single-host TPU VM may leave its
+	// topology out (rules.ServeTPUDoc).
+	if why := rules.CheckServingMachine(ms.GetMachineType(), ms.GetAcceleratorType().String(), int(ms.GetAcceleratorCount()), ms.GetTpuTopology()); why != "" {
+		return nil, status.Errorf(codes.InvalidArgument, "deployed model: %s", why)
 	}
 	if dm.GetDedicatedResources().GetMinReplicaCount() < 1 {
 		return nil, status.Error(codes.InvalidArgument, "min replica count must be at least 1")

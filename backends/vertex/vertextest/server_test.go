@@ -91,8 +91,16 @@ func TestCustomJobWorkerPoolRules(t *testing.T) {
 	}{
 		{&aiplatformpb.MachineSpec{MachineType: "cloud-tpu", AcceleratorType: aiplatformpb.AcceleratorType_TPU_V3, AcceleratorCount: 8}, true},
 		{&aiplatformpb.MachineSpec{MachineType: "cloud-tpu", AcceleratorType: aiplatformpb.AcceleratorType_TPU_V3, AcceleratorCount: 4}, false},
-		{&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-4t", AcceleratorType: aiplatformpb.AcceleratorType_TPU_V5_LITEPOD, TpuTopology: "2x2"}, true},
-		{&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-4t", AcceleratorType: aiplatformpb.AcceleratorType_TPU_V5_LITEPOD}, false},
+		// rules.ConfigureComputeDoc: v5e is a machine type and a topology
+		// from the table, with no accelerator fields; TPU v4 is not a
+		// documented training TPU.
+		{&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-4t", TpuTopology: "2x2"}, true},
+		{&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-4t", TpuTopology: "8x16"}, true},
+		{&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-4t", AcceleratorType: aiplatformpb.AcceleratorType_TPU_V5_LITEPOD, AcceleratorCount: 4, TpuTopology: "2x2"}, false},
+		{&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-4t"}, false},
+		{&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-1t", TpuTopology: "2x2"}, false},
+		{&aiplatformpb.MachineSpec{MachineType: "cloud-tpu", AcceleratorType: aiplatformpb.AcceleratorType_TPU_V4_POD, TpuTopology: "2x2x1"}, false},
+		{&aiplatformpb.MachineSpec{MachineType: "cloud-tpu", AcceleratorType: aiplatformpb.AcceleratorType_TPU_V4_POD, AcceleratorCount: 4}, false},
 	} {
 		created, err := j.CreateCustomJob(context.Background(), job(tc.ms))
 		if tc.ok {
@@ -110,4 +118,13 @@ func TestCustomJobWorkerPoolRules(t *testing.T) {
 			assert.Equal(t, codes.InvalidArgument, status.Code(err), "%v", tc.ms)
 		}
 	}
+	// A TPU job has one worker pool of one replica.
+	two := job(&aiplatformpb.MachineSpec{MachineType: "ct5lp-hightpu-4t", TpuTopology: "2x2"})
+	two.CustomJob.JobSpec.WorkerPoolSpecs[0].ReplicaCount = 2
+	_, err := j.CreateCustomJob(context.Background(), two)
+	assert.Equal(t, codes.InvalidArgument, status.Code(err), "two replicas")
+	two.CustomJob.JobSpec.WorkerPoolSpecs[0].ReplicaCount = 1
+	two.CustomJob.JobSpec.WorkerPoolSpecs = append(two.CustomJob.JobSpec.WorkerPoolSpecs, two.CustomJob.JobSpec.WorkerPoolSpecs[0])
+	_, err = j.CreateCustomJob(context.Background(), two)
+	assert.Equal(t, codes.InvalidArgument, status.Code(err), "two pools")
 }
