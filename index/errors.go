@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/shoalhq/shoal/internal/batch"
+	"github.com/shoalhq/shoal/internal/errs"
 )
 
 // Sentinel errors. Stores wrap them with the item and the reason
@@ -17,18 +18,18 @@ var (
 	ErrInvalidArgument = errors.New("index: invalid argument")
 	// ErrInvalidID reports an empty, too long or non-UTF-8 ID, or an ID
 	// given twice in one call.
-	ErrInvalidID error = &refined{"index: invalid id", ErrInvalidArgument}
+	ErrInvalidID error = errs.Sentinel("index: invalid id", ErrInvalidArgument)
 	// ErrInvalidVector reports an empty vector or one with NaN or ±Inf.
-	ErrInvalidVector error = &refined{"index: invalid vector", ErrInvalidArgument}
+	ErrInvalidVector error = errs.Sentinel("index: invalid vector", ErrInvalidArgument)
 	// ErrInvalidMetadata reports a metadata key or value of a type Shoal
 	// does not support.
-	ErrInvalidMetadata error = &refined{"index: invalid metadata", ErrInvalidArgument}
+	ErrInvalidMetadata error = errs.Sentinel("index: invalid metadata", ErrInvalidArgument)
 	// ErrInvalidFilter reports a filter that is malformed or cannot be
 	// translated exactly by the store.
-	ErrInvalidFilter error = &refined{"index: invalid filter", ErrInvalidArgument}
+	ErrInvalidFilter error = errs.Sentinel("index: invalid filter", ErrInvalidArgument)
 	// ErrDimension reports a vector whose length differs from the
 	// namespace's (or store's) dimension.
-	ErrDimension error = &refined{"index: dimension mismatch", ErrInvalidArgument}
+	ErrDimension error = errs.Sentinel("index: dimension mismatch", ErrInvalidArgument)
 	// ErrNotFound reports a missing store, index, collection or item where
 	// one is required.
 	ErrNotFound = errors.New("index: not found")
@@ -44,17 +45,6 @@ var (
 	// ErrResourceExhausted reports a quota or rate limit; retryable.
 	ErrResourceExhausted = errors.New("index: resource exhausted")
 )
-
-// refined is a sentinel that is also its parent for errors.Is, without
-// repeating the parent's text: "index: invalid filter", not
-// "index: invalid argument: invalid filter".
-type refined struct {
-	msg    string
-	parent error
-}
-
-func (e *refined) Error() string { return e.msg }
-func (e *refined) Unwrap() error { return e.parent }
 
 // ItemError reports a problem with one record of a call.
 type ItemError struct {

@@ -171,10 +171,7 @@ func FromEmbedded(seq iter.Seq2[embedding.Embedded, error]) iter.Seq2[Record, er
 	return func(yield func(Record, error) bool) {
 		for e, err := range seq {
 			if err != nil {
-				if e.Input.ID != "" {
-					err = fmt.Errorf("input %q: %w", e.Input.ID, err)
-				}
-				yield(Record{}, err)
+				yield(Record{}, err) // EncodeAll's errors name the input already
 				return
 			}
 			if !yield(Record{ID: e.Input.ID, Vector: e.Vector, Metadata: Metadata(e.Input.Metadata)}, nil) {
