@@ -56,8 +56,13 @@
 // 2,048 tokens, truncated unless [WithAutoTruncate](false)),
 // gemini-embedding-001 1 instance, a public endpoint 1.5 MB per request.
 // Info().MaxBatch and MaxBatchBytes follow these limits ([TextMaxInstances],
-// [TextMaxTokens] × [TextBytesPerToken], [EndpointMaxRequestBytes]), and
-// quota errors (ResourceExhausted) are retried with backoff by EncodeAll;
+// [TextMaxBatchBytes], [EndpointMaxRequestBytes]). Tokens are budgeted with
+// [EstimateTokens], an upper bound for digits, CJK, emoji and rare scripts
+// (which take more than one token per three bytes); a text batch over the
+// budget is sent as several requests, and one the service still refuses for
+// its token count is split in halves and retried. Batch prediction jobs take
+// at most 30,000 text inputs and do not take gemini-embedding-001. Quota
+// errors (ResourceExhausted) are retried with backoff by EncodeAll;
 // lower embedding.WithConcurrency if they persist. Batch prediction jobs
 // and TPU training have quotas of their own (concurrent jobs, TPU cores per
 // region): a job over quota fails with [ErrJobFailed] and the service's

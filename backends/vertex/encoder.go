@@ -17,8 +17,11 @@ import (
 	"cloud.google.com/go/aiplatform/apiv1/aiplatformpb"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/option"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/shoalhq/shoal/backends/vertex/internal/rules"
 	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/index"
 )
@@ -43,13 +46,20 @@ const (
 const (
 	// TextMaxInstances is the text-embedding models' limit of inputs per
 	// request.
-	TextMaxInstances = 250
+	TextMaxInstances = rules.MaxTextInstances
 	// TextMaxTokens is the text-embedding models' limit of input tokens
-	// per request.
-	TextMaxTokens = 20000
-	// TextBytesPerToken is the conservative bytes-per-token ratio this
-	// package uses to turn TextMaxTokens into Info().MaxBatchBytes.
-	TextBytesPerToken = 3
+	// per request, counted before truncation; over it the service answers
+	// InvalidArgument ("the input token count is N but the model supports
+	// up to 20000").
+	TextMaxTokens = rules.MaxRequestTokens
+	// TextMaxBatchBytes is a text model's default Info().MaxBatchBytes:
+	// TextMaxTokens less TextMaxInstances × [TokensPerInstance]. Since
+	// [EstimateTokens] never exceeds a text's length in bytes, a batch
+	// within it is one request within the token limit whatever its script
+	// (English, digits, CJK or emoji).
+	TextMaxBatchBytes = rules.MaxRequestTokens - rules.MaxTextInstances*rules.TokensPerInstance
+	// TokensPerInstance is the per-input margin of the token budget.
+	TokensPerInstance = rules.TokensPerInstance
 	// MultimodalMaxImageBytes is the largest image multimodalembedding@001
 	// accepts.
 	MultimodalMaxImageBytes = 20 << 20
@@ -60,6 +70,17 @@ const (
 	// DefaultEndpointMaxBatch is a custom endpoint's default MaxBatch.
 	DefaultEndpointMaxBatch = 64
 )
+
+// EstimateTokens returns the conservative token count this package budgets
+// a text-embedding request by (and vertextest enforces): a run of n ASCII
+// letters counts ceil(n/2), a space before a letter 0, any other ASCII
+// character (digits, punctuation) 1, and any other character one per UTF-8
+// byte (3 for CJK, 4 for emoji, the byte-fallback worst case of rare
+// scripts). It never exceeds len(text). A request counts the sum over its
+// texts plus [TokensPerInstance] each, and stays within [TextMaxTokens]:
+// Encode splits a larger batch into several requests, and splits again
+// (in halves) a request the service refuses for its token count.
+func EstimateTokens(text string) int { return rules.EstimateTokens(text) }
 
 // PublisherModel returns the resource name of a Google publisher model,
 // the target [NewEncoder] takes: projects/P/locations/L/publishers/google/models/M.
@@ -261,9 +282,10 @@ func WithMaxBatch(n int) Option {
 }
 
 // WithMaxBatchBytes overrides Info().MaxBatchBytes, the request budget as
-// summed by embedding.Input.Size (defaults: TextMaxTokens ×
-// TextBytesPerToken for text models, 1,000,000 for custom endpoints, none
-// for one-instance models).
+// summed by embedding.Input.Size (defaults: [TextMaxBatchBytes] for text
+// models, 1,025,000 for custom endpoints, none for multimodalembedding@001).
+// Text models stay within the token budget above it too: Encode splits a
+// batch whose [EstimateTokens] sum is over [TextMaxTokens].
 //
 // Applies to [NewEncoder].
 func WithMaxBatchBytes(n int) Option {
@@ -398,7 +420,7 @@ func (e *Encoder) setupPublisher() error {
 		if c.maxBatch > 0 {
 			mb = c.maxBatch
 		}
-		bytes := TextMaxTokens * TextBytesPerToken
+		bytes := TextMaxBatchBytes
 		if c.maxBytes > 0 {
 			bytes = c.maxBytes
 		}
@@ -480,14 +502,70 @@ func (e *Encoder) Encode(ctx context.Context, in []embedding.Input) ([][]float32
 	if e.info.MaxBatch > 0 && len(in) > e.info.MaxBatch {
 		return nil, fmt.Errorf("vertex: %w: %d inputs in one call (first %q); %s takes at most %d", embedding.ErrInvalidInput, len(in), in[0].ID, e.info.Model, e.info.MaxBatch)
 	}
-	req := &aiplatformpb.PredictRequest{Endpoint: e.target, Instances: make([]*structpb.Value, len(in)), Parameters: e.params}
+	insts := make([]*structpb.Value, len(in))
 	for i, x := range in {
 		v, err := e.instance(x)
 		if err != nil {
 			return nil, fmt.Errorf("vertex: input %q: %w", x.ID, err)
 		}
-		req.Instances[i] = v
+		insts[i] = v
 	}
+	if e.kind != kindText {
+		return e.predict(ctx, in, insts)
+	}
+	// Text models: requests within the token budget (EstimateTokens), in
+	// order; one input over it on its own is sent alone and the service
+	// decides.
+	out := make([][]float32, 0, len(in))
+	for start := 0; start < len(in); {
+		end, tokens := start, 0
+		for end < len(in) {
+			t := rules.RequestTokens(in[end].Text)
+			if end > start && tokens+t > rules.MaxRequestTokens {
+				break
+			}
+			tokens += t
+			end++
+		}
+		vecs, err := e.predictSplitting(ctx, in[start:end], insts[start:end])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vecs...)
+		start = end
+	}
+	return out, nil
+}
+
+// predictSplitting is predict, except that a request the service refuses
+// for its token count ("the input token count is N but the model supports
+// up to 20000", TextEmbeddingsDoc) is split in halves that are sent in
+// turn: the estimate is conservative for every script, but text made to
+// defeat it must still get through.
+func (e *Encoder) predictSplitting(ctx context.Context, in []embedding.Input, insts []*structpb.Value) ([][]float32, error) {
+	vecs, err := e.predict(ctx, in, insts)
+	if err == nil || len(in) == 1 {
+		return vecs, err
+	}
+	if st, ok := status.FromError(err); !ok || st.Code() != codes.InvalidArgument || !rules.IsTokenLimitMessage(st.Message()) {
+		return nil, err
+	}
+	h := len(in) / 2
+	first, err := e.predictSplitting(ctx, in[:h], insts[:h])
+	if err != nil {
+		return nil, err
+	}
+	second, err := e.predictSplitting(ctx, in[h:], insts[h:])
+	if err != nil {
+		return nil, err
+	}
+	return append(first, second...), nil
+}
+
+// predict sends one Predict request of insts, the instances of in, and
+// returns one checked vector per input.
+func (e *Encoder) predict(ctx context.Context, in []embedding.Input, insts []*structpb.Value) ([][]float32, error) {
+	req := &aiplatformpb.PredictRequest{Endpoint: e.target, Instances: insts, Parameters: e.params}
 	resp, err := e.client.Predict(ctx, req)
 	if err != nil {
 		return nil, mapError(ctx, fmt.Sprintf("predict %d inputs (first %q)", len(in), in[0].ID), err, embedding.ErrInvalidInput)

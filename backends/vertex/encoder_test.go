@@ -115,9 +115,9 @@ func TestInfoLimits(t *testing.T) {
 		want   embedding.Info
 	}{
 		{multimodalModel(), nil, embedding.Info{Model: "multimodalembedding@001/1408", Dim: 1408, MaxBatch: 1}},
-		{textModel(), nil, embedding.Info{Model: "text-embedding-005/768", Dim: 768, Normalized: true, MaxBatch: 250, MaxBatchBytes: 60000}},
+		{textModel(), nil, embedding.Info{Model: "text-embedding-005/768", Dim: 768, Normalized: true, MaxBatch: 250, MaxBatchBytes: vertex.TextMaxBatchBytes}},
 		{vertex.PublisherModel(project, location, vertex.GeminiEmbedding001), []vertex.Option{vertex.WithDimension(256)},
-			embedding.Info{Model: "gemini-embedding-001/256", Dim: 256, MaxBatch: 1, MaxBatchBytes: 60000}},
+			embedding.Info{Model: "gemini-embedding-001/256", Dim: 256, MaxBatch: 1, MaxBatchBytes: vertex.TextMaxBatchBytes}},
 		{ep, []vertex.Option{vertex.WithDimension(32), vertex.WithModelName("ft-v3"), vertex.WithNormalized(true)},
 			embedding.Info{Model: "ft-v3", Dim: 32, Normalized: true, MaxBatch: 64, MaxBatchBytes: 1_025_000}},
 		{ep, []vertex.Option{vertex.WithDimension(32), vertex.WithMaxBatch(8), vertex.WithMaxBatchBytes(4096)},

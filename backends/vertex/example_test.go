@@ -43,7 +43,7 @@ func ExampleNewEncoder() {
 		fmt.Println(e.Input.ID, len(e.Vector))
 	}
 	// Output:
-	// {Model:text-embedding-005/256 Dim:256 Normalized:false MaxBatch:250 MaxBatchBytes:60000}
+	// {Model:text-embedding-005/256 Dim:256 Normalized:false MaxBatch:250 MaxBatchBytes:19500}
 	// a 256
 	// b 256
 }

@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/shoalhq/shoal/backends/vertex/internal/rules"
 )
 
 var (
@@ -85,6 +87,12 @@ func (s *Server) predict(req *aiplatformpb.PredictRequest, malform func(any) Mal
 		var err error
 		dim, shape, err = publisherShape(model, params, len(req.GetInstances()))
 		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		limit := s.maxTokens
+		s.mu.Unlock()
+		if err := checkTokens(model, params, req.GetInstances(), limit); err != nil {
 			return nil, err
 		}
 	} else if endpointRE.MatchString(ep) {
@@ -209,10 +217,11 @@ func publisherShape(model string, params map[string]any, n int) (int, func([]flo
 			if !ok {
 				return nil, errString("missing content")
 			}
+			tokens := rules.EstimateTokens(c)
 			emb := map[string]*structpb.Value{
 				"statistics": structpb.NewStructValue(&structpb.Struct{Fields: map[string]*structpb.Value{
-					"token_count": structpb.NewNumberValue(float64(len(strings.Fields(c)))),
-					"truncated":   structpb.NewBoolValue(false),
+					"token_count": structpb.NewNumberValue(float64(min(tokens, rules.MaxTextTokens))),
+					"truncated":   structpb.NewBoolValue(tokens > rules.MaxTextTokens),
 				}}),
 			}
 			if m != MissingField {
@@ -224,4 +233,36 @@ func publisherShape(model string, params map[string]any, n int) (int, func([]flo
 		}, nil
 	}
 	return 0, nil, status.Errorf(codes.NotFound, "publisher model %q not found", model)
+}
+
+// checkTokens enforces the token limits of the text-embedding models
+// (rules.TextEmbeddingsDoc), counting with rules.EstimateTokens, which is at
+// least the service's count for digits, CJK, emoji and rare scripts: at
+// most 20,000 input tokens per request, counted before truncation, else
+// the service's own message (rules.TokenLimitMessage); and with
+// autoTruncate false, at most 2,048 per text.
+func checkTokens(model string, params map[string]any, instances []*structpb.Value, limit int) error {
+	if strings.HasPrefix(model, "multimodalembedding") || !strings.Contains(model, "embedding") {
+		return nil
+	}
+	truncate := true
+	if b, ok := params["autoTruncate"].(bool); ok {
+		truncate = b
+	}
+	total := 0
+	for i, v := range instances {
+		c, _ := v.GetStructValue().GetFields()["content"].GetKind().(*structpb.Value_StringValue)
+		if c == nil {
+			continue // reported as "missing content" with the instance
+		}
+		t := rules.EstimateTokens(c.StringValue)
+		if !truncate && t > rules.MaxTextTokens {
+			return status.Errorf(codes.InvalidArgument, "instance %d has %d input tokens, over the limit of %d, and autoTruncate is false", i, t, rules.MaxTextTokens)
+		}
+		total += t + rules.TokensPerInstance
+	}
+	if total > limit {
+		return status.Error(codes.InvalidArgument, rules.TokenLimitMessage(total, limit))
+	}
+	return nil
 }

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/shoalhq/shoal/backends/vertex/internal/rules"
 )
 
 // Malformation is a way the fake can break a prediction, for
@@ -114,6 +116,7 @@ type Server struct {
 	malform     func(instance any) Malformation
 	onPredict   func(PredictCall)
 	onJobCall   func(method, name string)
+	maxTokens   int
 	failJobs    string
 	holdJobs    bool
 	nextID      int
@@ -135,6 +138,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		jobSteps:   1,
 		defaultDim: 64,
 		failAfter:  -1,
+		maxTokens:  rules.MaxRequestTokens,
 		batchJobs:  map[string]*batchJob{},
 		customJobs: map[string]*customJob{},
 		models:     map[string]*aiplatformpb.Model{},
@@ -204,6 +208,18 @@ func (s *Server) FailAfter(n int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failAfter, s.failErr = n, err
+}
+
+// SetMaxRequestTokens sets the input token limit of a text-embedding
+// request (default 20,000, the service's; see vertex.EstimateTokens for how
+// the fake counts). A lower limit plays a tokenizer that counts more than
+// the estimate, so that a client's handling of the service's answer, an
+// InvalidArgument "the input token count is N but the model supports up to
+// M", can be tested.
+func (s *Server) SetMaxRequestTokens(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxTokens = n
 }
 
 // Malform has fn choose, for every instance, whether its prediction is
