@@ -225,7 +225,11 @@ func (b *BatchEncoder) WriteInputs(ctx context.Context, uri string, in iter.Seq2
 			return fail(fmt.Errorf("vertex: input %q: %w: ID given twice", x.ID, embedding.ErrInvalidInput))
 		}
 		seen[x.ID] = struct{}{}
-		v, err := b.enc.instance(x)
+		xs, err := withPNG([]embedding.Input{x})
+		if err != nil {
+			return fail(fmt.Errorf("vertex: %w", err))
+		}
+		v, err := b.enc.instance(xs[0])
 		if err != nil {
 			return fail(fmt.Errorf("vertex: input %q: %w", x.ID, err))
 		}

@@ -1,13 +1,16 @@
 package vertex
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"image/png"
 	"math"
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -502,6 +505,10 @@ func (e *Encoder) Encode(ctx context.Context, in []embedding.Input) ([][]float32
 	if e.info.MaxBatch > 0 && len(in) > e.info.MaxBatch {
 		return nil, fmt.Errorf("vertex: %w: %d inputs in one call (first %q); %s takes at most %d", embedding.ErrInvalidInput, len(in), in[0].ID, e.info.Model, e.info.MaxBatch)
 	}
+	in, err := withPNG(in)
+	if err != nil {
+		return nil, fmt.Errorf("vertex: %w", err)
+	}
 	insts := make([]*structpb.Value, len(in))
 	for i, x := range in {
 		v, err := e.instance(x)
@@ -639,6 +646,32 @@ func (e *Encoder) instance(x embedding.Input) (*structpb.Value, error) {
 		}
 		return structpb.NewStructValue(&structpb.Struct{Fields: f}), nil
 	}
+}
+
+// withPNG returns in with every Input.Decoded image encoded as PNG bytes
+// in Image (Vertex takes encoded images); in itself when none has one.
+func withPNG(in []embedding.Input) ([]embedding.Input, error) {
+	var out []embedding.Input
+	for i, x := range in {
+		if x.Decoded == nil {
+			continue
+		}
+		if len(x.Image) > 0 {
+			return nil, fmt.Errorf("%w: input %q: Image and Decoded both set", embedding.ErrInvalidInput, x.ID)
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, x.Decoded); err != nil {
+			return nil, fmt.Errorf("%w: input %q: encode the decoded image as PNG: %v", embedding.ErrInvalidInput, x.ID, err)
+		}
+		if out == nil {
+			out = slices.Clone(in)
+		}
+		out[i].Image, out[i].MIMEType, out[i].Decoded = buf.Bytes(), "image/png", nil
+	}
+	if out == nil {
+		return in, nil
+	}
+	return out, nil
 }
 
 var imageTypes = map[string]string{".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".bmp": "image/bmp"}

@@ -439,3 +439,23 @@ func TestMalformedPredictionNamesTheInput(t *testing.T) {
 		})
 	}
 }
+
+// An in-memory image (embedding.Input.Decoded) is sent as PNG bytes: the
+// same vector as its PNG file, and Image and Decoded together are refused.
+func TestEncodeDecodedImage(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t)
+	enc := newEncoder(t, srv, multimodalModel())
+	img := image.NewGray(image.Rect(0, 0, 4, 4))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(31 + i)
+	}
+	decoded, err := enc.Encode(t.Context(), []embedding.Input{{ID: "decoded", Decoded: img}})
+	require.NoError(t, err)
+	file, err := enc.Encode(t.Context(), []embedding.Input{{ID: "bytes", Image: pngBytes(t, 1)}})
+	require.NoError(t, err)
+	assert.Equal(t, file, decoded, "Decoded is sent as the PNG of the image")
+	_, err = enc.Encode(t.Context(), []embedding.Input{{ID: "both", Decoded: img, Image: pngBytes(t, 1)}})
+	require.ErrorIs(t, err, embedding.ErrInvalidInput)
+	assert.ErrorContains(t, err, `"both"`)
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/shoalhq/shoal/index/driver"
 	"time"
+
+	"github.com/shoalhq/shoal/index/driver"
+	"github.com/shoalhq/shoal/internal/errs"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -26,7 +28,7 @@ var (
 	ErrJobCancelled = errors.New("vertex: job cancelled")
 	// ErrInvalidOption reports an option or argument with an unusable value.
 	// It wraps embedding.ErrInvalidOption.
-	ErrInvalidOption error = &sentinel{"vertex: invalid option", embedding.ErrInvalidOption}
+	ErrInvalidOption error = errs.Sentinel("vertex: invalid option", embedding.ErrInvalidOption)
 )
 
 // mapError translates an error of the aiplatform client into Shoal's

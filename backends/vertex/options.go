@@ -83,13 +83,3 @@ func (e *optionError) Unwrap() error { return ErrInvalidOption }
 func invalidf(format string, args ...any) error {
 	return &optionError{fmt.Sprintf(format, args...)}
 }
-
-// sentinel is an error of this package that wraps another package's
-// sentinel without repeating that package's name in its text.
-type sentinel struct {
-	msg  string
-	base error
-}
-
-func (e *sentinel) Error() string { return e.msg }
-func (e *sentinel) Unwrap() error { return e.base }

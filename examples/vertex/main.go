@@ -123,8 +123,8 @@ func run(ctx context.Context, cfg config, out, status io.Writer) error {
 	start := time.Now()
 	records := dataset.Records(ctx, enc, items, embedding.WithConcurrency(cfg.concurrency),
 		embedding.WithProgress(func(p embedding.Progress) {
-			if p.Encoded%1000 < info.MaxBatch || p.Encoded == len(items) {
-				fmt.Fprintf(status, "\rembedded %d/%d images (%d retries)", p.Encoded, len(items), p.Retries)
+			if p.Done%1000 < info.MaxBatch || p.Done == len(items) {
+				fmt.Fprintf(status, "\rembedded %d/%d images (%d retries)", p.Done, len(items), p.Retries)
 			}
 		}))
 	n, err := index.UpsertAll(ctx, store, info.Model, records)
