@@ -384,6 +384,10 @@ func TestEncodeAllRejects(t *testing.T) {
 		{"max below base", newFake(2), []embedding.Option{embedding.WithRetry(3, time.Second, time.Millisecond)}, embedding.ErrInvalidOption},
 		{"nil encoder", nil, nil, embedding.ErrInvalidOption},
 		{"zero dimension", newFake(0), nil, embedding.ErrBadOutput},
+		{"upsert-only option", newFake(2), []embedding.Option{embedding.WithAllowDuplicates()}, embedding.ErrInvalidOption},
+		{"negative max bytes", newFake(2), []embedding.Option{embedding.WithMaxBatchBytes(-1)}, embedding.ErrInvalidOption},
+		{"nil progress", newFake(2), []embedding.Option{embedding.WithProgress(nil)}, embedding.ErrInvalidOption},
+		{"nil logger", newFake(2), []embedding.Option{embedding.WithLogger(nil)}, embedding.ErrInvalidOption},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -721,4 +725,21 @@ func TestInfoNamespace(t *testing.T) {
 	a, b := embedding.Info{Model: "m v1"}.Namespace(), embedding.Info{Model: "m/v1"}.Namespace()
 	assert.NotEqual(t, a, b, "models whose slugs agree get two namespaces")
 	assert.Equal(t, a, embedding.Info{Model: "m v1", Dim: 3}.Namespace(), "only the model name counts")
+}
+
+// A nil context is an error, not a panic (issue 20, defect 15).
+func TestEncodeAllNilContext(t *testing.T) {
+	t.Parallel()
+	f := newFake(2)
+	var nilCtx context.Context
+	var err error
+	require.NotPanics(t, func() {
+		for _, e := range embedding.EncodeAll(nilCtx, f, embedding.Inputs(inputs(3))) {
+			err = e
+			break
+		}
+	})
+	assert.ErrorIs(t, err, embedding.ErrInvalidOption)
+	calls, _, _ := f.stats()
+	assert.Zero(t, calls)
 }

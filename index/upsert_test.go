@@ -622,3 +622,26 @@ func BenchmarkUpsertAll(b *testing.B) {
 	b.ReportMetric(ideal, "ideal_records/s")
 	b.ReportMetric(achieved/ideal, "efficiency")
 }
+
+// A nil context, store or stream is an error, not a panic (issue 20,
+// defect 15), and so is an option of EncodeAll's that means nothing here.
+func TestUpsertAllBadArguments(t *testing.T) {
+	t.Parallel()
+	var nilCtx context.Context
+	s := newFakeStore()
+	recs := index.Records(makeRecords(3))
+	for name, call := range map[string]func() (int, error){
+		"nil context": func() (int, error) { return index.UpsertAll(nilCtx, s, "ns", recs) },
+		"nil store":   func() (int, error) { return index.UpsertAll(t.Context(), nil, "ns", recs) },
+		"nil stream":  func() (int, error) { return index.UpsertAll(t.Context(), s, "ns", nil) },
+		"bad option":  func() (int, error) { return index.UpsertAll(t.Context(), s, "ns", recs, embedding.WithBatchSize(0)) },
+	} {
+		var n int
+		var err error
+		require.NotPanics(t, func() { n, err = call() }, name)
+		assert.ErrorIs(t, err, index.ErrInvalidArgument, name)
+		assert.Zero(t, n, name)
+	}
+	_, stored, _, _ := s.snapshot()
+	assert.Empty(t, stored)
+}
