@@ -514,6 +514,13 @@ func (t *Trainer) writeManifest(ctx context.Context, uri string, exs []finetune.
 	bw := bufio.NewWriterSize(w, 256<<10)
 	enc := json.NewEncoder(bw)
 	for _, e := range exs {
+		ins, err := withPNG([]embedding.Input{e.Input})
+		if err != nil {
+			cancel()
+			_ = w.Close()
+			return fmt.Errorf("vertex: example %q: %w", e.Input.ID, err)
+		}
+		e.Input = ins[0]
 		l := manifestLine{ID: e.Input.ID, Label: e.Label, Text: e.Input.Text, Vector: e.Vector}
 		if len(e.Input.Image) > 0 {
 			l.Image = map[string]any{"bytesBase64Encoded": base64.StdEncoding.EncodeToString(e.Input.Image)}
