@@ -173,7 +173,7 @@ func run(ctx context.Context, cfg config, out, status io.Writer) ([]classResult,
 		return nil, err
 	}
 	defer store.Close()
-	ns := enc.Info().Model
+	ns := enc.Info().Namespace()
 	// One batch at a time, so that the store holds the records in the
 	// same order on every run and the background sample is reproducible.
 	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items), embedding.WithConcurrency(1))

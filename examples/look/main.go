@@ -116,7 +116,7 @@ func runResult(ctx context.Context, cfg config, out io.Writer) (*result, error) 
 		return nil, err
 	}
 	defer store.Close()
-	ns := enc.Info().Model
+	ns := enc.Info().Namespace()
 	inputs := func(yield func(embedding.Input, error) bool) {
 		for _, it := range items {
 			if !yield(embedding.Input{ID: it.ID, Image: it.Image, MIMEType: it.MIMEType}, nil) {

@@ -108,7 +108,7 @@ func run(ctx context.Context, cfg config, creds credentials, out io.Writer) erro
 	}
 	defer store.Close()
 
-	ns := enc.Info().Model // one namespace per model version
+	ns := enc.Info().Namespace() // one namespace per model version
 	t0 := time.Now()
 	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items))
 	if err != nil {

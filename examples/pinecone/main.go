@@ -97,7 +97,7 @@ func run(ctx context.Context, cfg config, apiKey string, out io.Writer) error {
 		return fmt.Errorf("index %q has dimension %d, the encoder %d: use another -index", cfg.index, store.Dimension(), enc.Info().Dim)
 	}
 
-	ns := enc.Info().Model // one namespace per model version
+	ns := enc.Info().Namespace() // one namespace per model version
 	t0 := time.Now()
 	n, err := index.UpsertAll(ctx, store, ns, dataset.Records(ctx, enc, items))
 	if err != nil {

@@ -111,7 +111,7 @@ func run(ctx context.Context, cfg config, out, status io.Writer) error {
 	defer store.Close()
 
 	// 3. Embed and index in one stream, one namespace per model version.
-	baseNS := base.Info().Model
+	baseNS := base.Info().Namespace()
 	if err := embedAndIndex(ctx, base, store, baseNS, items, out, status); err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func run(ctx context.Context, cfg config, out, status io.Writer) error {
 		if err != nil {
 			return err
 		}
-		tunedNS := model.Info().Model
+		tunedNS := model.Info().Namespace()
 		if err := embedAndIndex(ctx, model, store, tunedNS, items, out, status); err != nil {
 			return err
 		}
