@@ -65,6 +65,10 @@ type Config[T any] struct {
 	// Sleep waits between attempts; tests replace it. Default: a timer that
 	// honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Limiter, if set, paces every attempt (rates and adaptive
+	// concurrency, see [Limiter]); Concurrency still bounds the batches
+	// held. Default: none.
+	Limiter *Limiter
 }
 
 // Item is one output of [Run]: an input, its index in the stream, and the
@@ -423,7 +427,17 @@ func runJob[T, R any](ctx context.Context, j *job[T, R], work Work[T, R], cfg *C
 			j.err = context.Cause(ctx)
 			return
 		}
+		release := func(error) {}
+		if cfg.Limiter != nil {
+			r, err := cfg.Limiter.Acquire(ctx, len(j.items))
+			if err != nil {
+				j.err = err
+				return
+			}
+			release = r
+		}
 		out, err := work(ctx, j.items)
+		release(err)
 		if err == nil && len(out) != len(j.items) {
 			err = fmt.Errorf("batch: work returned %d results for %d items", len(out), len(j.items))
 		}
