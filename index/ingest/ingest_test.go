@@ -91,7 +91,7 @@ func TestIncrementalSync(t *testing.T) {
 	require.NoError(t, err)
 
 	next := append([]embedding.Input(nil), src[:250]...) // 250-299 removed
-	for i := 0; i < 20; i++ {                             // content changed
+	for i := 0; i < 20; i++ {                            // content changed
 		next[i] = item(i, "v2")
 	}
 	for i := 20; i < 30; i++ { // metadata changed only
@@ -135,12 +135,12 @@ func TestDeadLettersAndDuplicates(t *testing.T) {
 	ctx := context.Background()
 	s, enc := newStore(t), newEncoder(8)
 	src := items(200, "v1")
-	src[7].Text = "bad: too long"                                       // refused by the encoder
-	src[50].Metadata = map[string]any{"_shoal_model": "x"}              // reserved key
-	src[60].ID = ""                                                     // invalid ID
-	src[70] = embedding.Input{ID: src[71].ID, Text: "first of a pair"}  // same batch as 71
-	src[199] = embedding.Input{ID: src[3].ID, Text: "far duplicate"}    // long after 3
-	src = append(src, embedding.Input{ID: src[100].ID, Text: "last"}) // next batch
+	src[7].Text = "bad: too long"                                      // refused by the encoder
+	src[50].Metadata = map[string]any{"_shoal_model": "x"}             // reserved key
+	src[60].ID = ""                                                    // invalid ID
+	src[70] = embedding.Input{ID: src[71].ID, Text: "first of a pair"} // same batch as 71
+	src[199] = embedding.Input{ID: src[3].ID, Text: "far duplicate"}   // long after 3
+	src = append(src, embedding.Input{ID: src[100].ID, Text: "last"})  // next batch
 	unreadable := errors.New("open img-80.png: permission denied")
 	var letters []ingest.DeadLetter
 	sum, err := ingest.Run(ctx, enc, s, ns, source(src, map[int]error{80: unreadable}),
@@ -270,16 +270,16 @@ func TestOptionsAndArguments(t *testing.T) {
 	s, enc := newStore(t), newEncoder(8)
 	src := embedding.Inputs(nil)
 	for name, opt := range map[string]ingest.Option{
-		"WithBatchSize(0)":          ingest.WithBatchSize(0),
-		"WithConcurrency(0)":        ingest.WithConcurrency(0),
-		"WithEncoderRate(-1, 0)":    ingest.WithEncoderRate(-1, 0),
-		"WithStoreRate(0, NaN)":     ingest.WithStoreRate(0, nan()),
-		"WithRetry(0, 0s, 0s)":      ingest.WithRetry(0, 0, 0),
-		`WithCheckpoint("")`:        ingest.WithCheckpoint(""),
-		"WithDeadLetters(nil)":      ingest.WithDeadLetters(nil),
-		"WithProgress(nil)":         ingest.WithProgress(nil),
-		"WithLogger(nil)":           ingest.WithLogger(nil),
-		"WithTotal(-1)":             ingest.WithTotal(-1),
+		"WithBatchSize(0)":       ingest.WithBatchSize(0),
+		"WithConcurrency(0)":     ingest.WithConcurrency(0),
+		"WithEncoderRate(-1, 0)": ingest.WithEncoderRate(-1, 0),
+		"WithStoreRate(0, NaN)":  ingest.WithStoreRate(0, nan()),
+		"WithRetry(0, 0s, 0s)":   ingest.WithRetry(0, 0, 0),
+		`WithCheckpoint("")`:     ingest.WithCheckpoint(""),
+		"WithDeadLetters(nil)":   ingest.WithDeadLetters(nil),
+		"WithProgress(nil)":      ingest.WithProgress(nil),
+		"WithLogger(nil)":        ingest.WithLogger(nil),
+		"WithTotal(-1)":          ingest.WithTotal(-1),
 	} {
 		_, err := ingest.Run(context.Background(), enc, s, ns, src, opt)
 		require.ErrorIs(t, err, ingest.ErrInvalidOption, name)
