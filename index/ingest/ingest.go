@@ -634,7 +634,6 @@ type tally struct {
 	sum      *Summary
 	last     time.Time
 	lastLog  time.Time
-	progress Progress
 }
 
 func newTally(j *job, sum *Summary) *tally { return &tally{j: j, sum: sum, lastLog: time.Now()} }
