@@ -630,10 +630,10 @@ func (j *job) encode(ctx context.Context, items []*item) ([][]float32, error) {
 
 // tally turns settled items into the summary, dead letters and progress.
 type tally struct {
-	j        *job
-	sum      *Summary
-	last     time.Time
-	lastLog  time.Time
+	j       *job
+	sum     *Summary
+	last    time.Time
+	lastLog time.Time
 }
 
 func newTally(j *job, sum *Summary) *tally { return &tally{j: j, sum: sum, lastLog: time.Now()} }
