@@ -74,8 +74,8 @@ func plantedPool(t testing.TB, metric index.Metric, seed uint64) *planted {
 		vecmath.Normalize(v)
 		recs = append(recs, index.Record{ID: fmt.Sprintf("other-%04d", i), Vector: v, Metadata: index.Metadata{"kind": "other"}})
 	}
-	// Shuffle so that the background sample (the first records a scan
-	// yields) is not one cluster.
+	// Shuffle so that the scan order is not by cluster (the background
+	// sample does not depend on it, see TestRoundsIgnoreStoreOrder).
 	r.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
 	store, err := memory.New(memory.WithMetric(metric))
 	require.NoError(t, err)

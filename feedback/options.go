@@ -20,9 +20,9 @@ const (
 	// that the reranker learns as probably not relevant (see
 	// [WithBackground]).
 	DefaultBackground = 200
-	// BackgroundScanLimit is how many records, at most, the background
-	// sample is drawn from: the first ones a Scan of the namespace yields.
-	BackgroundScanLimit = 50_000
+	// MaxBackground is the largest background sample [WithBackground]
+	// accepts.
+	MaxBackground = 50_000
 	// DefaultGuardMargin is the smallest AUC gap by which the reranker must
 	// trail the similarity for the guard to fall back (see
 	// [WithGuardMargin]).
@@ -185,14 +185,15 @@ func WithScanThreshold(n int) Option {
 // items that fit scores as relevant, and fits again. 0 turns the
 // background off. Default: DefaultBackground (200).
 //
-// The sample is uniform over the first BackgroundScanLimit records a Scan
-// of the namespace yields; in a larger namespace it follows the store's
-// scan order (insertion order for index/memory). A resumed session reuses
-// the saved sample.
+// The sample is the n records of the pool (after WithFilter) whose IDs
+// have the smallest seeded hash: uniform, drawn in one Scan of the
+// namespace, and the same for the same IDs whatever the store and the
+// order in which it holds or scans them, so the same bucket and marks give
+// the same rounds on every run. A resumed session reuses the saved sample.
 func WithBackground(n int) Option {
 	return func(c *config) error {
-		if n < 0 || n > BackgroundScanLimit {
-			return errorf(ErrInvalidOption, "WithBackground: %d out of range [0, %d]", n, BackgroundScanLimit)
+		if n < 0 || n > MaxBackground {
+			return errorf(ErrInvalidOption, "WithBackground: %d out of range [0, %d]", n, MaxBackground)
 		}
 		c.background = n
 		return nil

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -291,13 +290,46 @@ type background struct {
 	vecs [][]float32 // prepared
 }
 
-// backgroundSeed seeds the reservoir sampling, so a session's sample is
-// reproducible.
+// backgroundSeed seeds the hash that draws the background sample, so a
+// session's sample is reproducible.
 const backgroundSeed = 0x5348_4f41_4c42_4721
 
-// loadBackground draws the background sample once per session: a
-// reservoir sample of cfg.background records among the first
-// BackgroundScanLimit of a Scan, or, for a resumed session, the saved IDs
+// idHash is a seeded 64-bit hash of an ID (FNV-1a, finished with the
+// splitmix64 mixer): the background sample is the records of smallest
+// hash, which depends on the pool's IDs only, never on the order in which
+// a store's Scan yields them.
+func idHash(seed uint64, id string) uint64 {
+	h := uint64(14695981039346656037) ^ seed
+	for i := 0; i < len(id); i++ {
+		h ^= uint64(id[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
+}
+
+// hashed is a record of the background sample with its hash.
+type hashed struct {
+	h   uint64
+	id  string
+	vec []float32
+}
+
+// lessHashed orders by hash, then by ID (equal hashes are possible).
+func lessHashed(a, b hashed) int {
+	if c := cmp.Compare(a.h, b.h); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+// loadBackground draws the background sample once per session: the
+// cfg.background records of the pool of smallest seeded ID hash (a
+// uniform sample that depends only on which IDs the pool holds, not on
+// the scan order), sorted by ID; or, for a resumed session, the saved IDs
 // (those still stored).
 func (s *Session) loadBackground(ctx context.Context) (*background, error) {
 	s.mu.Lock()
@@ -314,31 +346,39 @@ func (s *Session) loadBackground(ctx context.Context) (*background, error) {
 			if err != nil {
 				return nil, errorf(nil, "fetch background sample from namespace %q: %w", s.namespace, err)
 			}
+			slices.SortFunc(recs, func(a, b index.Record) int { return cmp.Compare(a.ID, b.ID) })
 			for _, r := range recs {
 				out.ids = append(out.ids, r.ID)
 				out.vecs = append(out.vecs, s.prepare(r.Vector))
 			}
 		}
 	case s.cfg.background > 0:
-		rng := rand.New(rand.NewPCG(backgroundSeed, uint64(s.cfg.background)))
-		n, seen := s.cfg.background, 0
+		// Bottom-n by hash: a max-heap of the n smallest so far.
+		n := s.cfg.background
+		heap := make([]hashed, 0, n)
 		for rec, err := range s.store.Scan(ctx, s.namespace, s.cfg.filter) {
 			if err != nil {
 				return nil, errorf(nil, "sample the background of namespace %q: %w", s.namespace, err)
 			}
-			if seen < n {
-				out.ids = append(out.ids, rec.ID)
-				out.vecs = append(out.vecs, s.prepare(rec.Vector))
-			} else if j := rng.IntN(seen + 1); j < n {
-				out.ids[j], out.vecs[j] = rec.ID, s.prepare(rec.Vector)
-			}
-			seen++
-			if seen >= BackgroundScanLimit {
-				break
+			e := hashed{h: idHash(backgroundSeed, rec.ID), id: rec.ID}
+			switch {
+			case len(heap) < n:
+				e.vec = s.prepare(rec.Vector)
+				heap = append(heap, e)
+				siftUp(heap, len(heap)-1)
+			case lessHashed(e, heap[0]) < 0:
+				e.vec = s.prepare(rec.Vector)
+				heap[0] = e
+				siftDown(heap, 0)
 			}
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		slices.SortFunc(heap, func(a, b hashed) int { return cmp.Compare(a.id, b.id) })
+		for _, e := range heap {
+			out.ids = append(out.ids, e.id)
+			out.vecs = append(out.vecs, e.vec)
 		}
 	}
 	s.mu.Lock()
@@ -844,4 +884,33 @@ func (s *Session) gather(ctx context.Context, bk *resolvedBucket, snap snapshot,
 		}
 	}
 	return out, nil
+}
+
+// siftUp and siftDown keep h a max-heap under lessHashed.
+func siftUp(h []hashed, i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if lessHashed(h[p], h[i]) >= 0 {
+			return
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+}
+
+func siftDown(h []hashed, i int) {
+	for {
+		l, big := 2*i+1, i
+		if l < len(h) && lessHashed(h[l], h[big]) > 0 {
+			big = l
+		}
+		if r := l + 1; r < len(h) && lessHashed(h[r], h[big]) > 0 {
+			big = r
+		}
+		if big == i {
+			return
+		}
+		h[i], h[big] = h[big], h[i]
+		i = big
+	}
 }
