@@ -106,7 +106,7 @@ func TestSample(t *testing.T) {
 	shirt := res[0]
 	assert.Equal(t, "Shirt", shirt.class)
 	assert.Greater(t, shirt.precision[3], shirt.precision[0]+0.2, "feedback lifts Shirt: %v", shirt.precision)
-	assert.Contains(t, out.String(), "check: round-3 precision")
+	assert.Contains(t, out.String(), "check: common: mean round-3 fresh precision")
 	assert.Equal(t, 3, res[1].rounds, "rounds 1–3 of one seed")
 }
 
@@ -117,6 +117,8 @@ func TestBadConfig(t *testing.T) {
 		func(c *config) { c.reranker = "svm" },
 		func(c *config) { c.agg = "median" },
 		func(c *config) { c.data = t.TempDir() },
+		func(c *config) { c.rare = 0.5 },
+		func(c *config) { c.rare = -0.1 },
 	} {
 		cfg := defaults()
 		mutate(&cfg)
@@ -145,4 +147,53 @@ func BenchmarkFashionMNIST(b *testing.B) {
 		b.ReportMetric(r0, "P-round0")
 		b.ReportMetric(r3, "P-round3")
 	}
+}
+
+// TestRare runs the rare protocol on a generated folder: each class is
+// subsampled to 5% of its pool, the tables, the count of cells below round
+// 0 and the check lines are printed, and scikit-learn runs side by side
+// (or is skipped with a message when python3-sklearn is absent).
+func TestRare(t *testing.T) {
+	t.Parallel()
+	cfg := defaults()
+	cfg.data, cfg.seeds, cfg.rounds, cfg.k, cfg.rare, cfg.peer = writeFolder(t, 120), 2, 3, 5, 0.05, true
+	var out bytes.Buffer
+	res, err := run(context.Background(), cfg, &out, io.Discard)
+	require.NoError(t, err)
+	require.Len(t, res, 3)
+	text := out.String()
+	assert.Contains(t, text, "subsampled to 5% of the pool")
+	assert.Contains(t, text, "cells below their class's round 0:")
+	assert.Contains(t, text, "check: rare 5%: mean round-3 fresh precision")
+	assert.Contains(t, text, "check: mean round time")
+	if !strings.Contains(text, "scikit-learn: skipped") {
+		assert.Contains(t, text, "scikit-learn LogisticRegression(class_weight=balanced), same protocol:")
+	}
+}
+
+func TestSubsample(t *testing.T) {
+	t.Parallel()
+	idx := make([]int, 1000)
+	for i := range idx {
+		idx[i] = i
+	}
+	kept, dropped := subsample(idx, 9000, 0.005, 1, 2)
+	assert.Len(t, kept, 45) // 45 / (9000 + 45) = 0.5 %
+	assert.Len(t, dropped, 955)
+	again, _ := subsample(idx, 9000, 0.005, 1, 2)
+	assert.Equal(t, kept, again, "reproducible per seed and class")
+	other, _ := subsample(idx, 9000, 0.005, 2, 2)
+	assert.NotEqual(t, kept, other)
+	all, none := subsample(idx[:5], 10, 0.4, 1, 2) // would keep 7 of 5
+	assert.Equal(t, idx[:5], all)
+	assert.Empty(t, none)
+}
+
+func TestBelowRoundZero(t *testing.T) {
+	t.Parallel()
+	got := belowRoundZero([]classResult{
+		{class: "a", precision: []float64{0.5, 0.4, 0.5, 0.9}},
+		{class: "b", precision: []float64{1, 1, 0.95}},
+	})
+	assert.Equal(t, []string{"a r1 0.40 < 0.50", "b r2 0.95 < 1.00"}, got)
 }
