@@ -87,6 +87,29 @@
 // not report one (then index.Cosine is assumed), and contradicting the
 // store's metric is an error naming both.
 //
+// # Reproducibility
+//
+// The same bucket, marks, options and pool give the same rounds on every
+// run and every store, whatever order the store holds or scans the
+// records in: the background sample is the records of smallest seeded
+// hash of their ID (see [WithBackground]), kept in ID order, and every
+// ranking breaks ties by ID. A resumed session reuses the saved sample.
+//
+// # Edge cases
+//
+//   - Marks on IDs the namespace does not hold are refused, all or
+//     nothing ([ErrUnknownID], naming each).
+//   - Marking an ID again replaces its mark: the last mark wins, within one
+//     MarkAll call and across calls, and the rounds' counts follow it.
+//   - A bucket may name one item several times (it then weighs more);
+//     exact duplicates of it in the pool rank first, in ID order, and the
+//     bucket's own items are never shown.
+//   - Marks of one class only are valid: with only relevant marks the
+//     rounds blend the reranker with the similarity, with only not-relevant
+//     ones they rank by the reranker (see the guard above).
+//   - When the unseen pool runs out, Results returns fewer than k items,
+//     then none, without error; so does a namespace that is empty.
+//
 // # Metrics
 //
 // Each [Round] records the items shown and, as marks arrive, how many were
