@@ -78,7 +78,9 @@ func TestKillAndResume(t *testing.T) {
 		require.NoError(t, cmd.Start())
 		at := -1 // kill after this many calls; the last run is not killed
 		if k < kills {
-			at = 1 + rng.IntN(max(1, (ideal-total/2)/(kills-k+1)*2))
+			// Spread the kills over what is left, never at its very end.
+			left := max(2, ideal-total+(2*killConcurrency+1)*killed)
+			at = min(left-1, 1+rng.IntN(max(1, 2*left/(kills-k+1))))
 		}
 		calls, done := 0, false
 		sc := bufio.NewScanner(stdout)
