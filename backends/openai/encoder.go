@@ -92,6 +92,13 @@ func NewEncoder(ctx context.Context, opts ...Option) (*Encoder, error) {
 	}
 	if cfg.httpClient != nil {
 		copts = append(copts, option.WithHTTPClient(cfg.httpClient))
+	} else if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		// Go's default keeps 2 idle connections per host: with more
+		// requests in flight (embedding.EncodeAll runs 4 by default), the
+		// others would open a connection, and a TLS session, each time.
+		t = t.Clone()
+		t.MaxIdleConnsPerHost = DefaultMaxIdleConns
+		copts = append(copts, option.WithHTTPClient(&http.Client{Transport: t}))
 	}
 	copts = append(copts, cfg.clientOpts...)
 	// Last, so that no client option turns retries back on: EncodeAll retries.
@@ -141,8 +148,28 @@ type item struct {
 	pos    int    // position in the Encode call
 	id     string // its ID, for errors
 	wire   string // the text, data: URI or URL sent
-	tokens int    // its token count (0 for images)
+	tokens int    // its token count, or an upper bound of it (0 for images)
+	exact  bool   // whether tokens is the count
 	image  bool
+}
+
+// count counts text's tokens with the configured counter.
+func (e *Encoder) count(text string) int {
+	if e.cfg.count == nil {
+		return CountTokens(text)
+	}
+	return e.cfg.count(text)
+}
+
+// bound returns an upper bound of text's token count that costs nothing:
+// its length in bytes for CountTokens (cl100k_base is a byte-level BPE:
+// every token covers at least one byte), the count itself otherwise.
+// Texts are counted exactly only where the bound could break a limit.
+func (e *Encoder) bound(text string) int {
+	if e.cfg.count == nil {
+		return len(text)
+	}
+	return e.cfg.count(text)
 }
 
 // name names the input in errors, as index.ItemError names a record.
@@ -182,8 +209,24 @@ func (e *Encoder) Encode(ctx context.Context, in []embedding.Input) ([][]float32
 	out := make([][]float32, len(in))
 	for _, group := range [][]item{texts, images} {
 		for len(group) > 0 {
-			n, tokens := 0, 0
-			for n < len(group) && n < e.cfg.maxInputs && (n == 0 || tokens+group[n].tokens <= e.cfg.maxReqTokens) {
+			n, tokens, inexact := 0, 0, 0 // group[inexact:n] may hold bounds
+			for n < len(group) && n < e.cfg.maxInputs {
+				if tokens+group[n].tokens > e.cfg.maxReqTokens && inexact <= n {
+					// The bounds overflow the limit: count what they bound.
+					for k := inexact; k <= n; k++ {
+						if !group[k].exact && !group[k].image {
+							old := group[k].tokens
+							group[k].tokens, group[k].exact = e.count(group[k].wire), true
+							if k < n {
+								tokens += group[k].tokens - old
+							}
+						}
+					}
+					inexact = n + 1
+				}
+				if n > 0 && tokens+group[n].tokens > e.cfg.maxReqTokens {
+					break
+				}
 				tokens += group[n].tokens
 				n++
 			}
@@ -210,14 +253,17 @@ func (e *Encoder) prepare(i int, x embedding.Input) (item, error) {
 	case x.Text != "" && (hasImage || x.URI != ""):
 		return it, invalid("both text and an image: send them as two inputs")
 	case x.Text != "":
-		it.wire, it.tokens = x.Text, e.cfg.count(x.Text)
+		it.wire, it.tokens, it.exact = x.Text, e.bound(x.Text), e.cfg.count != nil
+		if it.tokens > e.cfg.maxInputTokens && !it.exact {
+			it.tokens, it.exact = e.count(x.Text), true
+		}
 		if it.tokens > e.cfg.maxInputTokens {
 			if !e.cfg.truncate {
 				return it, invalid("%d tokens, over the limit of %d per input (WithMaxInputTokens; WithTruncate cuts instead)",
 					it.tokens, e.cfg.maxInputTokens)
 			}
-			it.wire = truncate(x.Text, e.cfg.maxInputTokens, e.cfg.count)
-			it.tokens = e.cfg.count(it.wire)
+			it.wire = truncate(x.Text, e.cfg.maxInputTokens, e.count)
+			it.tokens = e.count(it.wire)
 			if it.wire == "" {
 				return it, invalid("no prefix of the text fits in %d tokens", e.cfg.maxInputTokens)
 			}

@@ -53,6 +53,9 @@ const (
 	// DefaultMaxInputTokens is the most tokens in one input (OpenAI: 8,192
 	// for every embedding model).
 	DefaultMaxInputTokens = 8192
+	// DefaultMaxIdleConns is the default HTTP client's idle connections
+	// per host (see [WithHTTPClient]).
+	DefaultMaxIdleConns = 64
 	// DefaultTimeout bounds one HTTP request (the caller's context bounds
 	// the call as a whole).
 	DefaultTimeout = 60 * time.Second
@@ -220,7 +223,9 @@ func WithTruncate() Option {
 }
 
 // WithTokenCounter sets how a text's tokens are counted for the limits
-// (default [CountTokens], exact for OpenAI's models). Pass
+// (default [CountTokens], exact for OpenAI's models; as a byte-level BPE it
+// never counts more tokens than bytes, so the encoder counts only texts
+// whose length could break a limit). Pass
 // [EstimateTokens] for a server whose tokenizer is unknown, or a function
 // over the model's own tokenizer. It must be safe for concurrent use.
 func WithTokenCounter(count func(text string) int) Option {
@@ -246,9 +251,12 @@ func WithImages() Option {
 	}
 }
 
-// WithHTTPClient sets the HTTP client (default: the openai-go client's,
-// http.DefaultClient's transport). Use it for proxies, TLS settings or
-// transport-level instrumentation.
+// WithHTTPClient sets the HTTP client (default: one on a clone of
+// http.DefaultTransport keeping up to [DefaultMaxIdleConns] idle
+// connections per host, so that embedding.EncodeAll's concurrent requests
+// reuse their connections; Go's default keeps 2). Use it for proxies, TLS
+// settings or transport-level instrumentation, and keep
+// MaxIdleConnsPerHost at least the concurrency.
 func WithHTTPClient(h *http.Client) Option {
 	return func(c *config) error {
 		if h == nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -165,6 +166,10 @@ type Server struct {
 	images         bool
 	count          func(string) int
 
+	cacheMu sync.Mutex
+	words   map[wordKey][]float64
+	counts  map[string]int
+
 	mu         sync.Mutex
 	calls      int
 	latency    time.Duration
@@ -199,6 +204,8 @@ func NewServer(opts ...Option) (*Server, error) {
 			return len(ids)
 		},
 		failAfter: -1,
+		words:     map[wordKey][]float64{},
+		counts:    map[string]int{},
 	}
 	for i, o := range opts {
 		if o == nil {
@@ -230,8 +237,8 @@ func (s *Server) SetLatency(d time.Duration) {
 
 // FailNext makes the next n requests fail with the HTTP status code
 // (429, 500, 503, 401, 400, ...), with a Retry-After header of retryAfter
-// when it is positive (whole seconds when it is a whole number of seconds,
-// else retry-after-ms as OpenAI also sends). n ≤ 0 turns it off.
+// when it is positive (in seconds, rounded up, plus retry-after-ms when
+// that is not exact). n ≤ 0 turns it off.
 func (s *Server) FailNext(n, code int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -283,22 +290,41 @@ func (s *Server) Calls() int {
 // Vector returns the fake's embedding of one input string: a unit vector of
 // length dim, the normalized sum of one pseudo-random vector per
 // lower-cased word (runs of letters and digits), so texts that share words
-// are near each other; an input with no word (or a data: URI) gets the
-// vector of the whole string.
-func Vector(input string, dim int) []float32 {
-	v := make([]float64, dim)
-	words := strings.FieldsFunc(strings.ToLower(input), func(r rune) bool {
+// are near each other; an input with no word (or a data: URI or URL) gets
+// the vector of the whole string.
+func Vector(input string, dim int) []float32 { return vector(input, dim, wordVector) }
+
+// words splits an input as Vector does.
+func words(input string) []string {
+	if strings.HasPrefix(input, "data:") || strings.HasPrefix(input, "http") {
+		return []string{input}
+	}
+	w := strings.FieldsFunc(strings.ToLower(input), func(r rune) bool {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	})
-	if len(words) == 0 || strings.HasPrefix(input, "data:") || strings.HasPrefix(input, "http") {
-		words = []string{input}
+	if len(w) == 0 {
+		return []string{input}
 	}
-	for _, w := range words {
-		h := fnv.New64a()
-		h.Write([]byte(w))
-		r := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
-		for i := range v {
-			v[i] += r.NormFloat64()
+	return w
+}
+
+// wordVector is one word's pseudo-random vector.
+func wordVector(w string, dim int) []float64 {
+	h := fnv.New64a()
+	h.Write([]byte(w))
+	r := rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
+	v := make([]float64, dim)
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return v
+}
+
+func vector(input string, dim int, word func(string, int) []float64) []float32 {
+	v := make([]float64, dim)
+	for _, w := range words(input) {
+		for i, x := range word(w, dim) {
+			v[i] += x
 		}
 	}
 	var norm float64
@@ -311,6 +337,53 @@ func Vector(input string, dim int) []float32 {
 		out[i] = float32(x / norm)
 	}
 	return out
+}
+
+// cacheSize bounds the fake's caches of word vectors and token counts
+// (they are emptied when full), which spare a benchmark's client the CPU
+// of a fake recomputing the same values on the same machine.
+const cacheSize = 1 << 16
+
+type wordKey struct {
+	word string
+	dim  int
+}
+
+// cachedWord is wordVector through the cache.
+func (s *Server) cachedWord(w string, dim int) []float64 {
+	k := wordKey{w, dim}
+	s.cacheMu.Lock()
+	v, ok := s.words[k]
+	s.cacheMu.Unlock()
+	if ok {
+		return v
+	}
+	v = wordVector(w, dim)
+	s.cacheMu.Lock()
+	if len(s.words) >= cacheSize {
+		clear(s.words)
+	}
+	s.words[k] = v
+	s.cacheMu.Unlock()
+	return v
+}
+
+// tokens is the token counter through the cache.
+func (s *Server) tokens(text string) int {
+	s.cacheMu.Lock()
+	n, ok := s.counts[text]
+	s.cacheMu.Unlock()
+	if ok {
+		return n
+	}
+	n = s.count(text)
+	s.cacheMu.Lock()
+	if len(s.counts) >= cacheSize {
+		clear(s.counts)
+	}
+	s.counts[text] = n
+	s.cacheMu.Unlock()
+	return n
 }
 
 // apiError is OpenAI's error body ("Error codes",
@@ -355,9 +428,10 @@ func invalid(w http.ResponseWriter, param, format string, args ...any) int {
 // injected answers an injected failure.
 func injected(w http.ResponseWriter, code int, after time.Duration) int {
 	if after > 0 {
-		if after%time.Second == 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(after/time.Second)))
-		} else {
+		// Retry-After in whole seconds, rounded up (RFC 9110, 10.2.3), and
+		// retry-after-ms when that is not exact, as OpenAI sends both.
+		w.Header().Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
+		if after%time.Second != 0 {
 			w.Header().Set("Retry-After-Ms", strconv.FormatInt(after.Milliseconds(), 10))
 		}
 	}
@@ -380,6 +454,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) int
 	s.mu.Unlock()
 	if r.Method != http.MethodPost {
 		return fail(w, http.StatusMethodNotAllowed, apiError{Message: "Only POST is allowed.", Type: "invalid_request_error"})
+	}
+	// Read the whole body first: only then does net/http watch the
+	// connection, so that a client that gives up ends the wait below.
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return 499
 	}
 	if latency > 0 {
 		t := time.NewTimer(latency)
@@ -430,8 +510,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) int
 		Dimensions     *int            `json:"dimensions"`
 		Modality       *string         `json:"modality"`
 	}
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(&body); err != nil {
+	if err := json.Unmarshal(raw, &body); err != nil {
 		return invalid(w, "", "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)")
 	}
 	req.Model = body.Model
@@ -498,7 +577,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, req *Request) int
 			if in == "" && tokenArrays == nil {
 				return invalid(w, "input", "'$.input[%d]' is invalid: it cannot be an empty string.", i)
 			}
-			n := s.count(in)
+			n := s.tokens(in)
 			if tokenArrays != nil {
 				n = len(tokenArrays[i])
 			}
@@ -546,7 +625,7 @@ func (s *Server) answer(w http.ResponseWriter, req *Request, dim int, how Malfor
 	}
 	data := make([]datum, len(req.Inputs))
 	for i, in := range req.Inputs {
-		v := Vector(in, dim)
+		v := vector(in, dim, s.cachedWord)
 		if how == ShortVector && i == 0 {
 			v = v[:len(v)-1]
 		}

@@ -1,0 +1,140 @@
+// Command openai embeds a few short texts with a model behind an
+// OpenAI-compatible embeddings API, indexes them in Shoal's embedded store
+// and searches them with a query text:
+//
+//  1. embed the texts through embedding.EncodeAll and backends/openai —
+//     batched within the server's limits, parallel, retrying rate limits
+//     and availability errors,
+//  2. index the vectors with their topic in index/memory,
+//  3. embed the -query text and print the nearest texts.
+//
+// Against OpenAI (OPENAI_API_KEY in the environment):
+//
+//	go run ./examples/openai -model text-embedding-3-small -dimensions 256
+//
+// Against Ollama (ollama pull nomic-embed-text) or Text Embeddings
+// Inference (docker run ... ghcr.io/huggingface/text-embeddings-inference
+// --model-id BAAI/bge-small-en-v1.5):
+//
+//	go run ./examples/openai -base-url http://localhost:11434/v1 -model nomic-embed-text
+//	go run ./examples/openai -base-url http://localhost:8080/v1 -model BAAI/bge-small-en-v1.5 -max-inputs 32 -max-input-tokens 512
+//
+// With -fake it runs against the in-process fake (backends/openai/openaitest),
+// with no account and no network; the fake's vectors are sums of per-word
+// random vectors, so texts that share words are near each other:
+//
+//	go run ./examples/openai -fake
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/shoalhq/shoal/backends/openai"
+	"github.com/shoalhq/shoal/backends/openai/openaitest"
+	"github.com/shoalhq/shoal/embedding"
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/memory"
+)
+
+type config struct {
+	baseURL, model, query    string
+	dimensions, k, maxInputs int
+	maxInputTokens, conc     int
+	fake                     bool
+}
+
+// corpus is the small set the example indexes: text and topic.
+var corpus = [][2]string{
+	{"a red leather shoe with a low heel", "footwear"},
+	{"waterproof hiking boots for rocky trails", "footwear"},
+	{"white canvas sneakers for running", "footwear"},
+	{"a wool winter coat with a hood", "outerwear"},
+	{"a light rain jacket that packs into its pocket", "outerwear"},
+	{"a cotton t-shirt with a round neck", "tops"},
+	{"a striped linen shirt with long sleeves", "tops"},
+	{"a leather handbag with a gold clasp", "bags"},
+	{"a canvas backpack for school and hiking", "bags"},
+	{"denim jeans with a straight leg", "bottoms"},
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.baseURL, "base-url", "", "the server's base URL, e.g. http://localhost:11434/v1 (default $OPENAI_BASE_URL, else OpenAI)")
+	flag.StringVar(&cfg.model, "model", openai.DefaultModel, "embedding model, as the server names it")
+	flag.IntVar(&cfg.dimensions, "dimensions", 0, "vector length to ask for (text-embedding-3 and Matryoshka models; 0: the model's)")
+	flag.IntVar(&cfg.maxInputs, "max-inputs", openai.DefaultMaxInputs, "inputs per request the server takes (TEI: 32)")
+	flag.IntVar(&cfg.maxInputTokens, "max-input-tokens", openai.DefaultMaxInputTokens, "tokens per input the model takes (BERT-class: 512)")
+	flag.IntVar(&cfg.conc, "concurrency", 4, "requests in flight")
+	flag.IntVar(&cfg.k, "k", 3, "neighbours to print")
+	flag.StringVar(&cfg.query, "query", "shoes for walking in the hills", "the text to search with")
+	flag.BoolVar(&cfg.fake, "fake", false, "run against the in-process fake instead of a server")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "openai:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	opts := []openai.Option{openai.WithModel(cfg.model), openai.WithMaxInputs(cfg.maxInputs),
+		openai.WithMaxInputTokens(cfg.maxInputTokens)}
+	if cfg.fake {
+		srv, err := openaitest.NewServer()
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+		cfg.baseURL = srv.URL()
+	}
+	if cfg.baseURL != "" {
+		opts = append(opts, openai.WithBaseURL(cfg.baseURL))
+	}
+	if cfg.dimensions > 0 {
+		opts = append(opts, openai.WithDimensions(cfg.dimensions))
+	}
+	enc, err := openai.NewEncoder(ctx, opts...)
+	if err != nil {
+		return err
+	}
+	info := enc.Info()
+	fmt.Fprintf(out, "model %s: %d dimensions, %d inputs per request\n", info.Model, info.Dim, info.MaxBatch)
+
+	store, err := memory.New(memory.WithMetric(index.Cosine))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	in := make([]embedding.Input, len(corpus))
+	for i, c := range corpus {
+		in[i] = embedding.Input{ID: fmt.Sprintf("text-%02d", i), Text: c[0], Metadata: map[string]any{"topic": c[1], "text": c[0]}}
+	}
+	ns := info.Namespace()
+	n, err := index.UpsertAll(ctx, store, ns, index.FromEmbedded(embedding.EncodeAll(ctx, enc, embedding.Inputs(in),
+		embedding.WithConcurrency(cfg.conc))))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "indexed %d texts\n", n)
+
+	q, err := enc.Encode(ctx, []embedding.Input{{ID: "query", Text: cfg.query}})
+	if err != nil {
+		return err
+	}
+	matches, err := store.Query(ctx, index.Query{Namespace: ns, Vector: q[0], TopK: cfg.k})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "nearest to %q:\n", cfg.query)
+	for i, m := range matches {
+		fmt.Fprintf(out, "%3d. %-10s %.4f  %s\n", i+1, m.Metadata["topic"], m.Score, m.Metadata["text"])
+	}
+	return nil
+}
