@@ -30,7 +30,10 @@
 //
 // [Logistic], the default, is L2-regularised, class-balanced logistic
 // regression fitted by a truncated Newton method (milliseconds for
-// hundreds of marks); [Rocchio] is the nearest-centroid baseline. Any type
+// hundreds of marks); [Rocchio] is the nearest-centroid baseline; [Hybrid]
+// adds to the logistic score a nearest-neighbour margin that follows the
+// marks locally, for targets that are small islands among similar items
+// (it is not linear, so it costs a matrix product per scored batch). Any type
 // implementing [Reranker] can be plugged in with [WithReranker]; one that
 // also implements [LinearReranker] (both of these do) lets the session
 // query the store with its weight vector.

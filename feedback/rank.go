@@ -821,13 +821,21 @@ func (s *Session) scanPool(ctx context.Context, bk *resolvedBucket, snap snapsho
 }
 
 // gather asks the store for the need unseen items nearest to the
-// reranker's direction (its weight vector for a LinearReranker, else the
-// centroid of the relevant vectors) and, with withSim, for the need
+// reranker's direction (its weight vector for a LinearReranker, that of
+// its logistic part for a Hybrid, else the centroid of the relevant
+// vectors) and, with withSim, for the need
 // unseen items most similar to the bucket, and merges them.
 func (s *Session) gather(ctx context.Context, bk *resolvedBucket, snap snapshot, m *model, need int, withSim bool) ([]candidate, error) {
 	var dir []float32
-	if lr, ok := m.reranker.(LinearReranker); ok {
-		w, _ := lr.Weights()
+	var lw []float32
+	switch r := m.reranker.(type) {
+	case LinearReranker:
+		lw, _ = r.Weights()
+	case *Hybrid:
+		lw = r.Logistic.w // its linear part's ranking
+	}
+	if lw != nil {
+		w := lw
 		dir = slices.Clone(w)
 		if s.cfg.metric == index.Euclidean {
 			// −‖x − c·w‖² = 2c·w·x − ‖x‖² − c²‖w‖²: with c large against

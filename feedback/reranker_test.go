@@ -162,13 +162,16 @@ func TestRerankersOneClass(t *testing.T) {
 	t.Parallel()
 	near := []float32{1, 0.1, 0}
 	far := []float32{-1, 0.2, 0.1}
-	for _, name := range []string{"logistic", "rocchio"} {
+	for _, name := range []string{"logistic", "rocchio", "hybrid"} {
 		for _, onlyRelevant := range []bool{true, false} {
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				var rr feedback.Reranker = &feedback.Logistic{}
-				if name == "rocchio" {
+				switch name {
+				case "rocchio":
 					rr = &feedback.Rocchio{}
+				case "hybrid":
+					rr = &feedback.Hybrid{}
 				}
 				marks := [][]float32{{1, 0, 0}, {0.9, 0.1, 0}, {1, -0.1, 0.1}}
 				if onlyRelevant {
@@ -204,7 +207,7 @@ func TestRerankerInvalidMarks(t *testing.T) {
 		{"Inf", [][]float32{{1, 0}}, [][]float32{{float32(math.Inf(1)), 0}}},
 	}
 	for _, tt := range tests {
-		for _, rr := range []feedback.Reranker{&feedback.Logistic{}, &feedback.Rocchio{}} {
+		for _, rr := range []feedback.Reranker{&feedback.Logistic{}, &feedback.Rocchio{}, &feedback.Hybrid{}} {
 			err := rr.Fit(context.Background(), tt.rel, tt.nrel)
 			assert.ErrorIs(t, err, feedback.ErrInvalidMarks, tt.name)
 			assert.ErrorIs(t, err, index.ErrInvalidArgument, tt.name)
@@ -225,7 +228,7 @@ func TestRerankerCancelled(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, rr := range []feedback.Reranker{&feedback.Logistic{}, &feedback.Rocchio{}} {
+	for _, rr := range []feedback.Reranker{&feedback.Logistic{}, &feedback.Rocchio{}, &feedback.Hybrid{}} {
 		assert.ErrorIs(t, rr.Fit(ctx, [][]float32{{1, 0}}, [][]float32{{0, 1}}), context.Canceled)
 	}
 }
@@ -234,6 +237,7 @@ func TestScoreBeforeFitPanics(t *testing.T) {
 	t.Parallel()
 	assert.Panics(t, func() { (&feedback.Logistic{}).Score([][]float32{{1}}) })
 	assert.Panics(t, func() { (&feedback.Rocchio{}).Score([][]float32{{1}}) })
+	assert.Panics(t, func() { (&feedback.Hybrid{}).Score([][]float32{{1}}) })
 	lr := &feedback.Logistic{}
 	require.NoError(t, lr.Fit(context.Background(), [][]float32{{1, 0}}, [][]float32{{0, 1}}))
 	assert.Panics(t, func() { lr.Score([][]float32{{1, 0, 0}}) }, "a vector of another dimension")
@@ -280,4 +284,54 @@ func TestLogisticBeatsRocchio(t *testing.T) {
 	t.Logf("held-out AUC: logistic %.3f, rocchio %.3f", lAUC, rAUC)
 	assert.Greater(t, lAUC, 0.97)
 	assert.Greater(t, lAUC, rAUC+0.1)
+}
+
+func TestHybridInvalidFields(t *testing.T) {
+	t.Parallel()
+	marks := [][]float32{{1, 0}}
+	for _, h := range []*feedback.Hybrid{{Neighbors: -1}, {Logistic: feedback.Logistic{L2: -1}}} {
+		err := h.Fit(context.Background(), marks, marks)
+		assert.ErrorIs(t, err, feedback.ErrInvalidOption, "%+v", h)
+	}
+}
+
+// TestHybridFindsTwoIslands: the relevant items are two small islands on
+// opposite sides (±3·e0) of a crowd of not-relevant ones. No linear score
+// ranks both islands above the crowd; Hybrid's nearest-neighbour margin
+// does, on held-out items.
+func TestHybridFindsTwoIslands(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(5, 6))
+	const d = 8
+	left, right, crowd := make([]float64, d), make([]float64, d), make([]float64, d)
+	left[0], right[0] = -3, 3
+	aucOf := func(rr feedback.Reranker) float64 {
+		rel := append(blobs(r, 6, left, 0.4), blobs(r, 6, right, 0.4)...)
+		nrel := blobs(r, 80, crowd, 1)
+		require.NoError(t, rr.Fit(context.Background(), rel, nrel))
+		testRel := append(blobs(r, 50, left, 0.4), blobs(r, 50, right, 0.4)...)
+		testNeg := blobs(r, 400, crowd, 1)
+		return aucScores(rr.Score(testRel), rr.Score(testNeg))
+	}
+	lin, hyb := aucOf(&feedback.Logistic{}), aucOf(&feedback.Hybrid{})
+	t.Logf("held-out AUC: logistic %.3f, hybrid %.3f", lin, hyb)
+	assert.Less(t, lin, 0.6, "no linear score separates the islands")
+	assert.Greater(t, hyb, 0.85)
+	assert.Greater(t, hyb, lin+0.25)
+}
+
+// aucScores returns the chance that a positive outscores a negative.
+func aucScores(pos, neg []float32) float64 {
+	var wins float64
+	for _, p := range pos {
+		for _, n := range neg {
+			switch {
+			case p > n:
+				wins++
+			case p == n:
+				wins += 0.5
+			}
+		}
+	}
+	return wins / float64(len(pos)*len(neg))
 }

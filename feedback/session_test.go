@@ -499,6 +499,9 @@ func TestOtherMetricsAndRerankers(t *testing.T) {
 		{"dot", index.DotProduct, nil, 0},
 		{"rocchio", index.Cosine, func() feedback.Reranker { return &feedback.Rocchio{} }, 0},
 		{"non-linear reranker", index.Cosine, func() feedback.Reranker { return &opaque{} }, 0},
+		{"hybrid queries", index.Cosine, func() feedback.Reranker { return &feedback.Hybrid{} }, 0},
+		{"hybrid scan", index.Cosine, func() feedback.Reranker { return &feedback.Hybrid{} }, 100_000},
+		{"hybrid euclidean", index.Euclidean, func() feedback.Reranker { return &feedback.Hybrid{} }, 0},
 		{"max aggregation", index.Cosine, nil, 0},
 	}
 	for _, tt := range tests {
@@ -737,6 +740,7 @@ func TestBadArguments(t *testing.T) {
 		{"Mark bad id", func() error { return s.Mark(t.Context(), "", true) }, `feedback: mark 0 (id ""): invalid id`},
 		{"Logistic.Fit nil context", func() error { return (&feedback.Logistic{}).Fit(nilCtx, vecs, vecs) }, "feedback: Logistic.Fit: nil context"},
 		{"Rocchio.Fit nil context", func() error { return (&feedback.Rocchio{}).Fit(nilCtx, vecs, vecs) }, "feedback: Rocchio.Fit: nil context"},
+		{"Hybrid.Fit nil context", func() error { return (&feedback.Hybrid{}).Fit(nilCtx, vecs, vecs) }, "feedback: Hybrid.Fit: nil context"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
