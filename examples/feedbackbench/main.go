@@ -97,6 +97,7 @@ type config struct {
 	limit      int
 	rare       float64
 	peer       bool
+	neighbors  int
 }
 
 func main() {
@@ -106,7 +107,7 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 5, "feedback rounds after round 0")
 	flag.IntVar(&cfg.k, "k", 20, "results shown per round")
 	flag.IntVar(&cfg.bucket, "bucket", 5, "query examples per bucket")
-	flag.StringVar(&cfg.reranker, "reranker", "logistic", "logistic or rocchio")
+	flag.StringVar(&cfg.reranker, "reranker", "logistic", "logistic, hybrid or rocchio")
 	flag.Float64Var(&cfg.l2, "l2", feedback.DefaultL2, "regularisation λ of the logistic reranker")
 	flag.BoolVar(&cfg.guard, "guard", true, "guard against harmful feedback")
 	flag.Float64Var(&cfg.margin, "margin", feedback.DefaultGuardMargin, "the guard's AUC margin")
@@ -117,6 +118,7 @@ func main() {
 	flag.StringVar(&cfg.classes, "classes", "", "comma-separated class names (default: all)")
 	flag.IntVar(&cfg.limit, "limit", 0, "use only the first n images of the pool (0: all)")
 	flag.BoolVar(&cfg.finetune, "finetune", false, "embed the pool with an adapter fine-tuned on the shipped test split")
+	flag.IntVar(&cfg.neighbors, "neighbors", feedback.DefaultNeighbors, "nearest marks of each class the hybrid reranker averages")
 	flag.Float64Var(&cfg.rare, "rare", 0, "subsample the target class to this share of the pool (e.g. 0.005); 0 keeps the natural balance")
 	flag.BoolVar(&cfg.peer, "peer", true, "run scikit-learn's LogisticRegression on the same protocol when /usr/bin/python3 has sklearn")
 	flag.Parse()
@@ -154,8 +156,12 @@ func run(ctx context.Context, cfg config, out, status io.Writer) ([]classResult,
 		newReranker = func() feedback.Reranker { return &feedback.Logistic{L2: cfg.l2} }
 	case "rocchio":
 		newReranker = func() feedback.Reranker { return &feedback.Rocchio{} }
+	case "hybrid":
+		newReranker = func() feedback.Reranker {
+			return &feedback.Hybrid{Logistic: feedback.Logistic{L2: cfg.l2}, Neighbors: cfg.neighbors}
+		}
 	default:
-		return nil, fmt.Errorf("unknown -reranker %q (want logistic or rocchio)", cfg.reranker)
+		return nil, fmt.Errorf("unknown -reranker %q (want logistic, hybrid or rocchio)", cfg.reranker)
 	}
 	if !(cfg.rare >= 0 && cfg.rare < 0.5) {
 		return nil, fmt.Errorf("-rare %v not in [0, 0.5)", cfg.rare)
@@ -210,7 +216,8 @@ func run(ctx context.Context, cfg config, out, status io.Writer) ([]classResult,
 	for i, it := range items {
 		byClass[it.Label] = append(byClass[it.Label], i)
 	}
-	classes := classNames(byClass)
+	all := classNames(byClass)
+	classes := all
 	if cfg.classes != "" {
 		classes = strings.Split(cfg.classes, ",")
 	}
@@ -230,7 +237,10 @@ func run(ctx context.Context, cfg config, out, status io.Writer) ([]classResult,
 	}
 	var tasks []peerTask
 	var results []classResult
-	for ci, class := range classes {
+	for _, class := range classes {
+		// Seeded by the class's place among all classes, so that a run of
+		// some classes draws the same pools and buckets as a run of all.
+		ci := slices.Index(all, class)
 		idx := byClass[class]
 		if len(idx) < cfg.bucket {
 			return nil, fmt.Errorf("class %q has %d items, fewer than a bucket", class, len(idx))

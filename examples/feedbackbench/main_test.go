@@ -26,6 +26,7 @@ func defaults() config {
 		data: sampleData, seeds: 1, rounds: 3, k: 20, bucket: 5, reranker: "logistic", l2: feedback.DefaultL2,
 		guard: true, margin: feedback.DefaultGuardMargin, candidates: feedback.DefaultCandidates,
 		scan: feedback.DefaultScanThreshold, background: feedback.DefaultBackground, agg: "mean",
+		neighbors: feedback.DefaultNeighbors,
 	}
 }
 
