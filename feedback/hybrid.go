@@ -13,6 +13,10 @@ import (
 // that [Hybrid] averages (see its Neighbors field).
 const DefaultNeighbors = 3
 
+// hybridSpreadSample bounds the training vectors on which [Hybrid]
+// estimates the spreads of its two terms.
+const hybridSpreadSample = 64
+
 // Hybrid is a [Reranker] that is not linear, meant for rare targets: the
 // logit of a [Logistic] plus a nearest-neighbour margin,
 //
@@ -69,7 +73,16 @@ func (h *Hybrid) Fit(ctx context.Context, relevant, notRelevant [][]float32) err
 	dim := len(h.Logistic.w)
 	h.dim, h.k = dim, k
 	h.pos, h.neg = slices.Concat(relevant...), slices.Concat(notRelevant...)
+	// The spreads are estimated on at most hybridSpreadSample training
+	// vectors, evenly strided (the margin costs O(n·d) per vector).
 	all := slices.Concat(relevant, notRelevant)
+	if step := (len(all) + hybridSpreadSample - 1) / hybridSpreadSample; step > 1 {
+		var some [][]float32
+		for i := 0; i < len(all); i += step {
+			some = append(some, all[i])
+		}
+		all = some
+	}
 	lin := linearScores(h.Logistic.w, h.Logistic.b, all)
 	margin := h.margins(all)
 	h.linSD, h.marginSD = stdDev(lin), stdDev(margin)

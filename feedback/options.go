@@ -74,7 +74,8 @@ func buildConfig(opts []Option) (config, error) {
 
 // WithReranker sets how the session makes the classifier it fits each
 // round: newReranker is called for every fit (the guard's cross-validation
-// fits several), and must return a fresh Reranker each time. Default: a
+// fits several, in parallel), and must return a fresh Reranker each time;
+// it may be called from several goroutines at once. Default: a
 // [Logistic] with the default settings.
 func WithReranker(newReranker func() Reranker) Option {
 	return func(c *config) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -580,23 +581,33 @@ func (s *Session) guard(ctx context.Context, bk *resolvedBucket, exs []example, 
 		}
 		eval = append(eval, i)
 	}
+	// The folds are fitted in parallel; each writes the scores of its own
+	// items only.
 	clf := make([]float32, len(exs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for f := range k {
-		r, _, _, err := s.fitExamples(ctx, exs, f)
-		if err != nil {
-			return err
-		}
-		var at []int
-		var vecs [][]float32
-		for _, i := range eval {
-			if exs[i].fold == f {
-				at = append(at, i)
-				vecs = append(vecs, exs[i].vec)
+		g.Go(func() error {
+			r, _, _, err := s.fitExamples(gctx, exs, f)
+			if err != nil {
+				return err
 			}
-		}
-		for j, sc := range r.Score(vecs) {
-			clf[at[j]] = sc
-		}
+			var at []int
+			var vecs [][]float32
+			for _, i := range eval {
+				if exs[i].fold == f {
+					at = append(at, i)
+					vecs = append(vecs, exs[i].vec)
+				}
+			}
+			for j, sc := range r.Score(vecs) {
+				clf[at[j]] = sc
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	labels := make([]bool, len(eval))
 	cs := make([]float32, len(eval))
