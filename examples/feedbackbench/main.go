@@ -60,6 +60,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -98,6 +99,7 @@ type config struct {
 	rare       float64
 	peer       bool
 	neighbors  int
+	explore    int
 }
 
 func main() {
@@ -119,9 +121,22 @@ func main() {
 	flag.IntVar(&cfg.limit, "limit", 0, "use only the first n images of the pool (0: all)")
 	flag.BoolVar(&cfg.finetune, "finetune", false, "embed the pool with an adapter fine-tuned on the shipped test split")
 	flag.IntVar(&cfg.neighbors, "neighbors", feedback.DefaultNeighbors, "nearest marks of each class the hybrid reranker averages")
+	flag.IntVar(&cfg.explore, "explore", 0, "after each round, also mark this many of Suggest's most uncertain items (not counted in the precision)")
 	flag.Float64Var(&cfg.rare, "rare", 0, "subsample the target class to this share of the pool (e.g. 0.005); 0 keeps the natural balance")
 	flag.BoolVar(&cfg.peer, "peer", true, "run scikit-learn's LogisticRegression on the same protocol when /usr/bin/python3 has sklearn")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "feedbackbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -362,6 +377,22 @@ func session(ctx context.Context, store index.VectorStore, ns string, bucketIDs 
 			return nil, nil, err
 		}
 		prec[r] = float64(relevant) / float64(cfg.k) // a short page counts as misses
+		if cfg.explore > 0 && r < cfg.rounds {
+			// Also mark the items the reranker is least sure about: they
+			// teach it most and are not counted in any round's precision.
+			sug, err := s.Suggest(ctx, cfg.explore)
+			if err != nil {
+				return nil, nil, err
+			}
+			marks = marks[:0]
+			for _, x := range sug {
+				label, _ := x.Metadata.String("label")
+				marks = append(marks, feedback.Mark{ID: x.ID, Relevant: label == class})
+			}
+			if err := s.MarkAll(ctx, marks...); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	return prec, s.Rounds(), nil
 }
