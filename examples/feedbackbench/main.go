@@ -224,8 +224,8 @@ func run(ctx context.Context, cfg config, out, status io.Writer) ([]classResult,
 	if cfg.rare > 0 {
 		pool = fmt.Sprintf("the target class subsampled to %.2g%% of the pool (per class and seed)", 100*cfg.rare)
 	}
-	fmt.Fprintf(out, "Protocol: %s; %d seeds per class, buckets of %d, %d results per round, rounds 0–%d; reranker %s (λ %g), guard %v (margin %.2f), aggregation %s, %d candidates, background %d, scan threshold %d.\n\n",
-		pool, cfg.seeds, cfg.bucket, cfg.k, cfg.rounds, cfg.reranker, cfg.l2, cfg.guard, cfg.margin, agg, cfg.candidates, cfg.background, cfg.scan)
+	fmt.Fprintf(out, "Protocol: %s; %d seeds per class, buckets of %d, %d results per round, rounds 0–%d; reranker %s (λ %g), guard %v (margin %.2f), aggregation %s, %d candidates, background %d, scan threshold %d, %d explored per round.\n\n",
+		pool, cfg.seeds, cfg.bucket, cfg.k, cfg.rounds, cfg.reranker, cfg.l2, cfg.guard, cfg.margin, agg, cfg.candidates, cfg.background, cfg.scan, cfg.explore)
 
 	byClass := make(map[string][]int)
 	for i, it := range items {

@@ -158,12 +158,15 @@ func TestRare(t *testing.T) {
 	t.Parallel()
 	cfg := defaults()
 	cfg.data, cfg.seeds, cfg.rounds, cfg.k, cfg.rare, cfg.peer = writeFolder(t, 120), 2, 3, 5, 0.05, true
+	cfg.reranker, cfg.explore = "hybrid", 2
 	var out bytes.Buffer
 	res, err := run(context.Background(), cfg, &out, io.Discard)
 	require.NoError(t, err)
 	require.Len(t, res, 3)
 	text := out.String()
 	assert.Contains(t, text, "subsampled to 5% of the pool")
+	assert.Contains(t, text, "reranker hybrid")
+	assert.Contains(t, text, "2 explored per round")
 	assert.Contains(t, text, "cells below their class's round 0:")
 	assert.Contains(t, text, "check: rare 5%: mean round-3 fresh precision")
 	assert.Contains(t, text, "check: mean round time")
