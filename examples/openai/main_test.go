@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -33,4 +34,26 @@ func TestRunNeedsKeyForOpenAI(t *testing.T) {
 	err := run(context.Background(), config{model: openai.DefaultModel, k: 1, maxInputs: 1, maxInputTokens: 1, conc: 1}, &bytes.Buffer{})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "OPENAI_API_KEY")
+}
+
+// -finetune trains an adapter over the served model (here the fake) and the
+// held-out metrics improve.
+func TestRunFakeFineTune(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	cfg := config{model: openai.DefaultModel, dimensions: 64, k: 3, maxInputs: 64, maxInputTokens: 8192, conc: 2,
+		fake: true, finetune: true, query: "boots"}
+	require.NoError(t, run(context.Background(), cfg, &out))
+	var before, after, mapBefore, mapAfter float64
+	var line string
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "fine-tuned ") {
+			line = l
+		}
+	}
+	require.NotEmpty(t, line, out.String())
+	_, err := fmt.Sscanf(line[strings.Index(line, "precision@"):], "precision@10 %f -> %f, mAP@R %f -> %f", &before, &after, &mapBefore, &mapAfter)
+	require.NoError(t, err, line)
+	assert.Greater(t, after, before+0.2, line)
+	assert.Greater(t, mapAfter, mapBefore+0.2, line)
 }
