@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"math"
+	"slices"
 
 	"github.com/shoalhq/shoal/embedding"
 	"github.com/shoalhq/shoal/index"
@@ -42,6 +43,7 @@ type config struct {
 	candidates    int
 	scanThreshold int
 	background    int
+	bgSample      []string // WithBackgroundSample; nil: draw it
 	guard         bool
 	margin        float64
 }
@@ -197,6 +199,26 @@ func WithBackground(n int) Option {
 			return errorf(ErrInvalidOption, "WithBackground: %d out of range [0, %d]", n, MaxBackground)
 		}
 		c.background = n
+		return nil
+	}
+}
+
+// WithBackgroundSample gives the session its background sample by ID, as
+// [SampleBackground] returns it, instead of drawing it with a Scan of the
+// pool. Services that open many sessions over one pool draw the sample
+// once and pass it to each (a Scan of a 60,000-record pool per session
+// dominated a page's first round under load). IDs that no longer exist are
+// skipped; the IDs are saved with the session. Default: drawn by the
+// session's first round (see [WithBackground]).
+func WithBackgroundSample(ids []string) Option {
+	return func(c *config) error {
+		if len(ids) > MaxBackground {
+			return errorf(ErrInvalidOption, "WithBackgroundSample: %d IDs, more than %d", len(ids), MaxBackground)
+		}
+		c.bgSample = slices.Clone(ids)
+		if c.bgSample == nil {
+			c.bgSample = []string{}
+		}
 		return nil
 	}
 }

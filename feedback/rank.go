@@ -354,38 +354,79 @@ func (s *Session) loadBackground(ctx context.Context) (*background, error) {
 			}
 		}
 	case s.cfg.background > 0:
-		// Bottom-n by hash: a max-heap of the n smallest so far.
-		n := s.cfg.background
-		heap := make([]hashed, 0, n)
-		for rec, err := range s.store.Scan(ctx, s.namespace, s.cfg.filter) {
-			if err != nil {
-				return nil, errorf(nil, "sample the background of namespace %q: %w", s.namespace, err)
-			}
-			e := hashed{h: idHash(backgroundSeed, rec.ID), id: rec.ID}
-			switch {
-			case len(heap) < n:
-				e.vec = s.prepare(rec.Vector)
-				heap = append(heap, e)
-				siftUp(heap, len(heap)-1)
-			case lessHashed(e, heap[0]) < 0:
-				e.vec = s.prepare(rec.Vector)
-				heap[0] = e
-				siftDown(heap, 0)
-			}
-		}
-		if err := ctx.Err(); err != nil {
+		ids, vecs, err := sampleBackground(ctx, s.store, s.namespace, s.cfg.filter, s.cfg.background, s.prepare)
+		if err != nil {
 			return nil, err
 		}
-		slices.SortFunc(heap, func(a, b hashed) int { return cmp.Compare(a.id, b.id) })
-		for _, e := range heap {
-			out.ids = append(out.ids, e.id)
-			out.vecs = append(out.vecs, e.vec)
+		out.ids = ids
+		if vecs != nil {
+			out.vecs = vecs
 		}
 	}
 	s.mu.Lock()
 	s.bg = out
 	s.mu.Unlock()
 	return out, nil
+}
+
+// SampleBackground returns the IDs of the background sample that a session
+// over namespace of store with filter f and [WithBackground](n) draws: the
+// n matching records whose IDs have the smallest seeded hash, sorted by ID.
+// It reads the namespace with one Scan. Pass the IDs to many sessions with
+// [WithBackgroundSample] to draw the sample once.
+func SampleBackground(ctx context.Context, store index.VectorStore, namespace string, f index.Filter, n int) ([]string, error) {
+	switch {
+	case ctx == nil:
+		return nil, errorf(index.ErrInvalidArgument, "SampleBackground: nil context")
+	case store == nil:
+		return nil, errorf(index.ErrInvalidArgument, "SampleBackground: nil store")
+	case n < 0 || n > MaxBackground:
+		return nil, errorf(ErrInvalidOption, "SampleBackground: n %d out of range [0, %d]", n, MaxBackground)
+	}
+	ids, _, err := sampleBackground(ctx, store, namespace, f, n, nil)
+	return ids, err
+}
+
+// sampleBackground draws the bottom-n-by-hash sample of the pool in one
+// Scan, sorted by ID; with prepare, it also returns the prepared vectors.
+func sampleBackground(ctx context.Context, store index.VectorStore, namespace string, f index.Filter, n int, prepare func([]float32) []float32) ([]string, [][]float32, error) {
+	if n == 0 {
+		return nil, nil, nil
+	}
+	// A max-heap of the n smallest hashes so far.
+	heap := make([]hashed, 0, n)
+	for rec, err := range store.Scan(ctx, namespace, f) {
+		if err != nil {
+			return nil, nil, errorf(nil, "sample the background of namespace %q: %w", namespace, err)
+		}
+		e := hashed{h: idHash(backgroundSeed, rec.ID), id: rec.ID}
+		if len(heap) == n && lessHashed(e, heap[0]) >= 0 {
+			continue
+		}
+		if prepare != nil {
+			e.vec = prepare(rec.Vector)
+		}
+		if len(heap) < n {
+			heap = append(heap, e)
+			siftUp(heap, len(heap)-1)
+		} else {
+			heap[0] = e
+			siftDown(heap, 0)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	slices.SortFunc(heap, func(a, b hashed) int { return cmp.Compare(a.id, b.id) })
+	ids := make([]string, len(heap))
+	var vecs [][]float32
+	for i, e := range heap {
+		ids[i] = e.id
+		if prepare != nil {
+			vecs = append(vecs, e.vec)
+		}
+	}
+	return ids, vecs, nil
 }
 
 // model is a reranker fitted on one version of the marks, with the

@@ -75,6 +75,32 @@ func TestRoundsIgnoreStoreOrder(t *testing.T) {
 	}
 }
 
+// A sample drawn once with SampleBackground and given to sessions with
+// WithBackgroundSample gives the rounds a session drawing its own gives.
+func TestSharedBackgroundSample(t *testing.T) {
+	t.Parallel()
+	p := plantedPool(t, index.Cosine, 22)
+	s := reorderedStore(t, p.recs)
+	ctx := context.Background()
+	opts := []feedback.Option{feedback.WithScanThreshold(0), feedback.WithBackground(60)}
+	own, err := feedback.NewSession(s, "pool", p.bucket, opts...)
+	require.NoError(t, err)
+	want := roundIDs(t, own, 4, 15)
+
+	ids, err := feedback.SampleBackground(ctx, reorderedStore(t, reversed(p.recs)), "pool", index.Filter{}, 60)
+	require.NoError(t, err)
+	require.Len(t, ids, 60)
+	assert.True(t, slices.IsSorted(ids))
+	shared, err := feedback.NewSession(s, "pool", p.bucket, append(opts, feedback.WithBackgroundSample(ids))...)
+	require.NoError(t, err)
+	assert.Equal(t, want, roundIDs(t, shared, 4, 15))
+
+	_, err = feedback.SampleBackground(ctx, s, "pool", index.Filter{}, feedback.MaxBackground+1)
+	assert.ErrorIs(t, err, feedback.ErrInvalidOption)
+	_, err = feedback.NewSession(s, "pool", p.bucket, feedback.WithBackgroundSample(make([]string, feedback.MaxBackground+1)))
+	assert.ErrorIs(t, err, feedback.ErrInvalidOption)
+}
+
 func reversed(recs []index.Record) []index.Record {
 	out := slices.Clone(recs)
 	slices.Reverse(out)

@@ -186,10 +186,14 @@ func NewSession(store index.VectorStore, namespace string, bucket search.Bucket,
 	if err != nil {
 		return nil, err
 	}
-	return &Session{
+	sess := &Session{
 		store: store, namespace: namespace, bucket: cloneBucket(bucket), searcher: searcher, cfg: cfg,
 		marks: make(map[string]*markEntry), shown: make(map[string]struct{}),
-	}, nil
+	}
+	if cfg.bgSample != nil {
+		sess.bg = &background{ids: cfg.bgSample}
+	}
+	return sess, nil
 }
 
 // Namespace returns the namespace the session searches.

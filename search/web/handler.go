@@ -50,14 +50,15 @@ var routes = []route{
 // Mount it under a prefix with http.StripPrefix; see the package
 // documentation. It is safe for concurrent use.
 type Handler struct {
-	store    index.VectorStore
-	ns       string
-	cfg      config
-	metric   index.Metric
-	searcher *search.Searcher
-	mux      *http.ServeMux
-	sessions *sessionCache
-	look     *lookCache
+	store      index.VectorStore
+	ns         string
+	cfg        config
+	metric     index.Metric
+	searcher   *search.Searcher
+	mux        *http.ServeMux
+	sessions   *sessionCache
+	look       *lookCache
+	background backgroundCache
 }
 
 type tenantKey struct{}

@@ -236,7 +236,9 @@ func WithLogger(l *slog.Logger) Option {
 // WithFeedbackOptions passes options to every feedback session
 // (feedback.NewSession and feedback.Resume), after the handler's own
 // (WithEncoder, and WithFilter and WithAggregation from the request).
-// Default: none, feedback's defaults.
+// Default: none, feedback's defaults; then the sessions of one filter share
+// a background sample drawn once (feedback.WithBackgroundSample), while
+// with these options each session draws its own.
 func WithFeedbackOptions(opts ...feedback.Option) Option {
 	return func(c *config) error {
 		c.feedback = append(c.feedback, opts...)

@@ -242,6 +242,19 @@ func (h *Handler) createSession(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "", err)
 		return
 	}
+	if len(h.cfg.feedback) == 0 {
+		// Sessions over the same pool share one background sample, drawn
+		// once per filter, instead of each scanning the pool.
+		f, _ := parseFilter("filter", req.Filter) // checked by feedbackOptions
+		ids, err := h.background.get(r.Context(), h.store, h.ns, f)
+		if err != nil {
+			h.fail(w, r, "", err)
+			return
+		}
+		if ids != nil {
+			opts = append(opts, feedback.WithBackgroundSample(ids))
+		}
+	}
 	// Check the bucket's IDs now, so a typo is a 400 at once rather than on
 	// the first round.
 	if ids := append(idsOnly(b.Positives), idsOnly(b.Negatives)...); len(ids) > 0 {
@@ -540,3 +553,55 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// backgroundCache holds the background sample of each filter's pool, drawn
+// once (feedback.SampleBackground) and given to every new session with
+// feedback.WithBackgroundSample. Records added to the pool later join the
+// samples of sessions only after the handler restarts; the sample is an
+// anchor of probable negatives, so that costs little. At most
+// maxBackgroundFilters filters are kept; others draw their own.
+type backgroundCache struct {
+	mu sync.Mutex
+	m  map[string]*backgroundEntry
+}
+
+type backgroundEntry struct {
+	once sync.Once
+	ids  []string
+	err  error
+}
+
+const maxBackgroundFilters = 64
+
+// get returns the sample of f's pool, or nil when the cache is full.
+func (c *backgroundCache) get(ctx context.Context, store index.VectorStore, ns string, f index.Filter) ([]string, error) {
+	key := f.String()
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[string]*backgroundEntry)
+	}
+	e := c.m[key]
+	if e == nil {
+		if len(c.m) >= maxBackgroundFilters {
+			c.mu.Unlock()
+			return nil, nil
+		}
+		e = &backgroundEntry{}
+		c.m[key] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		e.ids, e.err = feedback.SampleBackground(ctx, store, ns, f, feedback.DefaultBackground)
+		if e.ids == nil && e.err == nil {
+			e.ids = []string{}
+		}
+	})
+	if e.err != nil {
+		c.mu.Lock()
+		if c.m[key] == e {
+			delete(c.m, key) // drawn again by the next session
+		}
+		c.mu.Unlock()
+	}
+	return e.ids, e.err
+}
