@@ -20,6 +20,19 @@
 // retry-after hints); progress comes through [WithProgress] and
 // [WithLogger].
 //
+// # Model migration
+//
+// Readers name a pool by an alias and [Resolve] it before search.New or
+// feedback.NewSession (a name that is no alias resolves to itself).
+// [Migrate] re-embeds the pool with a new model into a new namespace
+// while readers keep the old one, checks that the new namespace holds
+// every source ID ([ErrVerify] otherwise), switches the alias with one
+// Upsert of one record ([SetAlias]; atomic on every store), and deletes
+// the old namespace only with [WithDeleteOld]. Aliases are records in
+// [AliasNamespace], so every store reads them alike. A crash at any step
+// leaves the alias on a complete namespace; running Migrate again
+// converges.
+//
 // # Errors
 //
 // Run's error is nil when the source was read to its end, whatever the

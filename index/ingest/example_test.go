@@ -30,3 +30,30 @@ func ExampleRun() {
 	// 2 0 <nil>
 	// 1 1 <nil>
 }
+
+func ExampleMigrate() {
+	ctx := context.Background()
+	store, _ := memory.New()
+	defer store.Close()
+	pool := embedding.Inputs([]embedding.Input{
+		{ID: "a", Text: "a red dress"},
+		{ID: "b", Text: "blue jeans"},
+	})
+	v1, _ := local.NewTextEncoder(local.WithTextDim(64))
+	_, err := ingest.Migrate(ctx, v1, store, "products", pool) // the first model, behind the alias
+
+	// Readers resolve the alias before search.New or feedback.NewSession.
+	ns, _ := ingest.Resolve(ctx, store, "products")
+	fmt.Println(ns == v1.Info().Namespace(), err)
+
+	// A new model: re-embed into its own namespace, check, switch, delete the old.
+	v2, _ := local.NewTextEncoder(local.WithTextDim(128))
+	sum, err := ingest.Migrate(ctx, v2, store, "products", pool, ingest.WithDeleteOld())
+	fmt.Println(sum.Count, sum.Switched, sum.Deleted, err)
+	ns, _ = ingest.Resolve(ctx, store, "products")
+	fmt.Println(ns == v2.Info().Namespace())
+	// Output:
+	// true <nil>
+	// 2 true 2 <nil>
+	// true
+}

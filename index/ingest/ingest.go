@@ -224,7 +224,14 @@ func Run(ctx context.Context, enc embedding.Encoder, store index.VectorStore, na
 		return Summary{}, invalid("nil store")
 	case source == nil:
 		return Summary{}, invalid("nil source")
+	case cfg.migrateOnly != "":
+		return Summary{}, invalid("%s applies to Migrate, not Run", cfg.migrateOnly)
 	}
+	return run(ctx, enc, store, namespace, source, cfg, start)
+}
+
+// run is Run after its arguments are checked; Migrate calls it too.
+func run(ctx context.Context, enc embedding.Encoder, store index.VectorStore, namespace string, source iter.Seq2[embedding.Input, error], cfg config, start time.Time) (Summary, error) {
 	if err := driver.ValidateNamespace(namespace); err != nil {
 		return Summary{}, errs.Errorf("ingest", nil, "%w", err)
 	}

@@ -43,6 +43,11 @@ type config struct {
 	logger                 *slog.Logger
 	total                  int
 	removeMissing          bool
+
+	// Migrate's own options (migrate.go); Run refuses them.
+	migrateOnly  string // the name of the first one given
+	deleteOld    bool
+	newNamespace string
 }
 
 func newConfig(opts []Option) (config, error) {
