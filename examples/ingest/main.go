@@ -8,6 +8,13 @@
 //	go run ./examples/ingest -manifest pool.jsonl -store ./shoal-data
 //	go run ./examples/ingest -folder ./images -store ./shoal-data -rate 50
 //
+// Model migration: -alias builds the encoder's namespace behind an alias;
+// run again with a new model (here -dim 128) to re-embed, check and
+// switch the alias, and -delete-old to drop the old namespace:
+//
+//	go run ./examples/ingest -fake -store ./shoal-data -alias pool
+//	go run ./examples/ingest -fake -store ./shoal-data -alias pool -dim 128 -delete-old
+//
 // With -fake the encoder is a stand-in with 50 ms per call that answers
 // 429 to a few calls; otherwise texts are embedded by embedding/local's
 // text encoder and images by its image encoder, into index/memory (on
@@ -61,6 +68,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	rate := fs.Float64("rate", 0, "encoder requests per second (0: no limit)")
 	remove := fs.Bool("remove-missing", false, "delete records whose IDs the source no longer has")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	alias := fs.String("alias", "", "migrate: re-embed into the encoder's namespace, check, then point this alias at it (readers resolve it)")
+	deleteOld := fs.Bool("delete-old", false, "with -alias: delete the namespace the alias named before")
+	dim := fs.Int("dim", 0, "text encoder dimension with -fake or -manifest (0: its default); a new dimension is a new model to -alias")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,10 +85,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	)
 	switch {
 	case *fake:
-		enc, err = newFakeEncoder()
+		enc, err = newFakeEncoder(textOptions(*dim)...)
 		src, total = synthetic(*n), *n
 	case *manifest != "":
-		enc, err = local.NewTextEncoder()
+		enc, err = local.NewTextEncoder(textOptions(*dim)...)
 		src = dataset.ScanManifest(*manifest)
 	case *folder != "":
 		enc, err = local.NewImageEncoder()
@@ -123,11 +133,40 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if !*quiet {
 		opts = append(opts, ingest.WithProgress(func(p ingest.Progress) { fmt.Fprint(out, "\r"+bar(p, total)) }))
 	}
+	if *alias != "" {
+		return migrate(ctx, out, enc, store, *alias, src, *namespace, *deleteOld, opts)
+	}
 	sum, err := ingest.Run(ctx, enc, store, ns, src, opts...)
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "namespace %s: read %d (resumed past %d), written %d (encoded %d), unchanged %d, failed %d, duplicates %d, removed %d\n",
 		ns, sum.Read, sum.Resumed, sum.Written, sum.Encoded, sum.Unchanged, sum.Failed, sum.Duplicates, sum.Removed)
 	fmt.Fprintf(out, "%d encoder calls, %d store calls, %d throttled, %v\n", sum.EncodeCalls, sum.StoreCalls, sum.Throttled, sum.Elapsed.Round(time.Millisecond))
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("stopped; run again with the same flags to resume: %w", err)
+	}
+	return err
+}
+
+func textOptions(dim int) []local.TextOption {
+	if dim > 0 {
+		return []local.TextOption{local.WithTextDim(dim)}
+	}
+	return nil
+}
+
+// migrate runs ingest.Migrate and prints what the alias names.
+func migrate(ctx context.Context, out io.Writer, enc embedding.Encoder, store *memory.Store, alias string,
+	src iter.Seq2[embedding.Input, error], namespace string, deleteOld bool, opts []ingest.Option) error {
+	if namespace != "" {
+		opts = append(opts, ingest.WithNewNamespace(namespace))
+	}
+	if deleteOld {
+		opts = append(opts, ingest.WithDeleteOld())
+	}
+	sum, err := ingest.Migrate(ctx, enc, store, alias, src, opts...)
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "alias %s: %s -> %s, %d records for %d source IDs (encoded %d, unchanged %d), switched %v, deleted %d\n",
+		alias, sum.From, sum.To, sum.Count, sum.SourceIDs, sum.Run.Encoded, sum.Run.Unchanged, sum.Switched, sum.Deleted)
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("stopped; run again with the same flags to resume: %w", err)
 	}
@@ -172,8 +211,8 @@ type fakeEncoder struct {
 	calls atomic.Int64
 }
 
-func newFakeEncoder() (*fakeEncoder, error) {
-	t, err := local.NewTextEncoder()
+func newFakeEncoder(opts ...local.TextOption) (*fakeEncoder, error) {
+	t, err := local.NewTextEncoder(opts...)
 	return &fakeEncoder{text: t}, err
 }
 

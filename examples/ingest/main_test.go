@@ -23,3 +23,14 @@ func TestFakeRunResumesAsUnchanged(t *testing.T) {
 func TestNeedsASource(t *testing.T) {
 	require.ErrorContains(t, run(context.Background(), nil, &bytes.Buffer{}), "give -fake")
 }
+
+func TestFakeMigrate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	var out bytes.Buffer
+	args := []string{"-fake", "-n", "300", "-store", dir, "-quiet", "-alias", "pool"}
+	require.NoError(t, run(context.Background(), args, &out))
+	assert.Contains(t, out.String(), "300 records for 300 source IDs (encoded 300, unchanged 0), switched true, deleted 0")
+	out.Reset()
+	require.NoError(t, run(context.Background(), append(args, "-dim", "128", "-delete-old"), &out))
+	assert.Contains(t, out.String(), "300 records for 300 source IDs (encoded 300, unchanged 0), switched true, deleted 300")
+}
