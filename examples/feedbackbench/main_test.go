@@ -120,6 +120,9 @@ func TestBadConfig(t *testing.T) {
 		func(c *config) { c.data = t.TempDir() },
 		func(c *config) { c.rare = 0.5 },
 		func(c *config) { c.rare = -0.1 },
+		func(c *config) { c.heldout, c.finetune = true, true },
+		func(c *config) { c.heldout, c.hoEpochs = true, 0 },
+		func(c *config) { c.heldout, c.hoEpochs, c.hoTrain = true, 1, -1 },
 	} {
 		cfg := defaults()
 		mutate(&cfg)
@@ -200,4 +203,55 @@ func TestBelowRoundZero(t *testing.T) {
 		{class: "b", precision: []float64{1, 1, 0.95}},
 	})
 	assert.Equal(t, []string{"a r1 0.40 < 0.50", "b r2 0.95 < 1.00"}, got)
+}
+
+// TestHeldOut runs the held-out-class fine-tuned mode on a generated
+// folder: for each class an adapter is fine-tuned on the other two, the
+// same rare pools and buckets are hunted over pixels and over the adapter,
+// and both tables and the held-out check line are printed.
+func TestHeldOut(t *testing.T) {
+	t.Parallel()
+	cfg := defaults()
+	cfg.data, cfg.seeds, cfg.rounds, cfg.k, cfg.rare = writeFolder(t, 60), 1, 3, 5, 0.05
+	cfg.heldout, cfg.hoTrain, cfg.hoEpochs = true, 30, 1
+	var out bytes.Buffer
+	res, err := run(context.Background(), cfg, &out, io.Discard)
+	require.NoError(t, err)
+	require.Len(t, res, 3)
+	text := out.String()
+	for _, cr := range res {
+		require.NotNil(t, cr.heldout, cr.class)
+		assert.Equal(t, cr.class, cr.heldout.class)
+		assert.Equal(t, 3, cr.heldout.rounds, "rounds 1–3 of one seed")
+		for _, p := range cr.heldout.precision {
+			assert.True(t, p >= 0 && p <= 1)
+		}
+		assert.Contains(t, text, "Held out "+cr.class+": fine-tuned on 60 images of 2 other classes")
+	}
+	assert.Contains(t, text, "at most 30 images of each other class")
+	assert.Contains(t, text, "Shoal, pixel encoder (fresh precision per round")
+	assert.Contains(t, text, "Shoal, fine-tuned with the target class held out, same pools and buckets:")
+	assert.Contains(t, text, "check: heldout fine-tuned: mean round-3 fresh precision")
+}
+
+// TestHeldOutFashion runs the held-out mode on the first 3,000 images of
+// Debian's Fashion-MNIST for one class, briefly: the adapter that never
+// saw Shirt labels still hunts Shirts.
+func TestHeldOutFashion(t *testing.T) {
+	if _, err := os.Stat(dataset.DebianFashionDir); err != nil {
+		t.Skip("Fashion-MNIST not found; install it with: apt-get install dataset-fashion-mnist")
+	}
+	if testing.Short() || raceEnabled {
+		t.Skip("embedding 3,000 images takes too long under the race detector")
+	}
+	t.Parallel()
+	cfg := defaults()
+	cfg.data, cfg.limit, cfg.classes, cfg.rare = dataset.DebianFashionDir, 3000, "Shirt", 0.02
+	cfg.heldout, cfg.hoTrain, cfg.hoEpochs = true, 100, 2
+	var out bytes.Buffer
+	res, err := run(context.Background(), cfg, &out, io.Discard)
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	assert.Contains(t, out.String(), "Held out Shirt: fine-tuned on 900 images of 9 other classes")
+	assert.Equal(t, 3, res[0].heldout.rounds)
 }
