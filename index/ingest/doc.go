@@ -33,6 +33,19 @@
 // leaves the alias on a complete namespace; running Migrate again
 // converges.
 //
+// # Batch prediction jobs
+//
+// [RunBatch] does what Run does with a [BatchEncoder] (Vertex AI batch
+// prediction: backends/vertex.BatchEncoder's Ingest method) for the
+// encode stage: the items that the fetch finds missing or changed are
+// written to [BatchPlan].Input, one job embeds them (or several, of at
+// most [BatchPlan].MaxItems each), and its output is read back and
+// upserted with Run's metadata; inputs the job failed are dead letters
+// with the service's reason. The job's name goes to the [BatchPlan].State
+// file as soon as it is submitted, so a run killed while the job runs,
+// or while its output is upserted, resumes that job when started again
+// instead of submitting another.
+//
 // # Errors
 //
 // Run's error is nil when the source was read to its end, whatever the
