@@ -122,7 +122,8 @@ func TestBadConfig(t *testing.T) {
 		func(c *config) { c.rare = -0.1 },
 		func(c *config) { c.heldout, c.finetune = true, true },
 		func(c *config) { c.heldout, c.hoEpochs = true, 0 },
-		func(c *config) { c.heldout, c.hoEpochs, c.hoTrain = true, 1, -1 },
+		func(c *config) { c.heldout, c.hoEpochs, c.hoTrain, c.hoDim = true, 1, -1, 32 },
+		func(c *config) { c.heldout, c.hoEpochs, c.hoDim = true, 1, 0 },
 	} {
 		cfg := defaults()
 		mutate(&cfg)
@@ -213,7 +214,7 @@ func TestHeldOut(t *testing.T) {
 	t.Parallel()
 	cfg := defaults()
 	cfg.data, cfg.seeds, cfg.rounds, cfg.k, cfg.rare = writeFolder(t, 60), 1, 3, 5, 0.05
-	cfg.heldout, cfg.hoTrain, cfg.hoEpochs = true, 30, 1
+	cfg.heldout, cfg.hoTrain, cfg.hoEpochs, cfg.hoDim = true, 30, 1, 8
 	var out bytes.Buffer
 	res, err := run(context.Background(), cfg, &out, io.Discard)
 	require.NoError(t, err)
@@ -228,7 +229,7 @@ func TestHeldOut(t *testing.T) {
 		}
 		assert.Contains(t, text, "Held out "+cr.class+": fine-tuned on 60 images of 2 other classes")
 	}
-	assert.Contains(t, text, "at most 30 images of each other class")
+	assert.Contains(t, text, "at most 30 images of each other class (the target's label removed), 1 epochs, 8 dimensions")
 	assert.Contains(t, text, "Shoal, pixel encoder (fresh precision per round")
 	assert.Contains(t, text, "Shoal, fine-tuned with the target class held out, same pools and buckets:")
 	assert.Contains(t, text, "check: heldout fine-tuned: mean round-3 fresh precision")
@@ -247,7 +248,7 @@ func TestHeldOutFashion(t *testing.T) {
 	t.Parallel()
 	cfg := defaults()
 	cfg.data, cfg.limit, cfg.classes, cfg.rare = dataset.DebianFashionDir, 3000, "Shirt", 0.02
-	cfg.heldout, cfg.hoTrain, cfg.hoEpochs = true, 100, 2
+	cfg.heldout, cfg.hoTrain, cfg.hoEpochs, cfg.hoDim = true, 100, 2, 32
 	var out bytes.Buffer
 	res, err := run(context.Background(), cfg, &out, io.Discard)
 	require.NoError(t, err)
