@@ -219,7 +219,9 @@ func TestEncodeAllFailAfter(t *testing.T) {
 	}
 	assert.Equal(t, 8, done)
 	require.ErrorIs(t, last, index.ErrUnavailable)
-	assert.Equal(t, 2+3, srv.Calls())
+	// Two good calls and three attempts of the failing batch; the one
+	// worker may already have sent the next batch before the run stopped.
+	assert.Contains(t, []int{2 + 3, 2 + 3 + 1}, srv.Calls())
 }
 
 func mustAtoi(t *testing.T, s string) int {
