@@ -48,12 +48,15 @@ var (
 
 // ItemError reports a problem with one record of a call.
 type ItemError struct {
-	Index int    // position of the record in the call (or stream)
+	Index int    // position of the record in the call (or stream); -1 when unknown
 	ID    string // its ID, possibly empty
 	Err   error  // wraps one of the sentinel errors
 }
 
 func (e *ItemError) Error() string {
+	if e.Index < 0 { // position unknown (a batch job's output, for one)
+		return fmt.Sprintf("record %q: %v", e.ID, e.Err)
+	}
 	return fmt.Sprintf("record %d (id %q): %v", e.Index, e.ID, e.Err)
 }
 

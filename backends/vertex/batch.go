@@ -395,7 +395,9 @@ func (j *BatchJob) OutputDirectory() string { return j.out }
 // error wrapping embedding.ErrBadOutput that names its ID, and an input
 // the job failed (a line with a non-empty "status" or an "error", or any
 // line of an errors_*.jsonl file) one wrapping embedding.ErrInvalidInput
-// with the service's reason; ranging may go on past them. Both output
+// with the service's reason; such errors are an *index.ItemError carrying
+// the input's ID (Index -1: a job's output is not in input order) when the
+// line names it. Ranging may go on past them. Both output
 // formats are read: publisher models' {"predictions": [P], "status"} and
 // custom models' {"prediction": P}. Call it after Wait returned nil.
 func (j *BatchJob) Records(ctx context.Context) iter.Seq2[index.Record, error] {
@@ -415,7 +417,11 @@ func (j *BatchJob) Records(ctx context.Context) iter.Seq2[index.Record, error] {
 			if !readJSONLines(ctx, j.b.gcs.Bucket(bucket).Object(f), "gs://"+bucket+"/"+f, func(line []byte, where string) bool {
 				rec, err := j.b.enc.decodeOutputLine(line, isErr)
 				if err != nil {
-					return yield(index.Record{}, fmt.Errorf("vertex: %s: %w", where, err))
+					err = fmt.Errorf("vertex: %s: %w", where, err)
+					if id := outputLineID(line); id != "" {
+						err = &index.ItemError{Index: -1, ID: id, Err: err}
+					}
+					return yield(index.Record{}, err)
 				}
 				return yield(rec, nil)
 			}, yield) {

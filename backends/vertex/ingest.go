@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"path"
 	"strings"
 
 	"github.com/shoalhq/shoal/embedding"
-	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/index/ingest"
 )
 
@@ -29,9 +27,8 @@ func (b *BatchEncoder) Job(name string) (*BatchJob, error) {
 // Ingest returns b as the batch encoder of ingest.RunBatch, which writes
 // the inputs with [BatchEncoder.WriteInputs], submits with
 // [BatchEncoder.Submit], resumes with [BatchEncoder.Job], and reads the
-// output as [BatchJob.Records] does, except that an input the job failed
-// comes as an *index.ItemError carrying its ID (the error it wraps is
-// Records' error, with the service's reason).
+// output with [BatchJob.Records] (an input the job failed comes as an
+// *index.ItemError carrying its ID and the service's reason).
 func (b *BatchEncoder) Ingest() ingest.BatchEncoder { return ingestBatch{b} }
 
 type ingestBatch struct{ b *BatchEncoder }
@@ -47,7 +44,7 @@ func (a ingestBatch) SubmitJob(ctx context.Context, input, outputPrefix string) 
 	if err != nil {
 		return nil, err
 	}
-	return ingestJob{j}, nil
+	return j, nil
 }
 
 func (a ingestBatch) ResumeJob(_ context.Context, name string) (ingest.BatchJob, error) {
@@ -55,45 +52,7 @@ func (a ingestBatch) ResumeJob(_ context.Context, name string) (ingest.BatchJob,
 	if err != nil {
 		return nil, err
 	}
-	return ingestJob{j}, nil
-}
-
-type ingestJob struct{ j *BatchJob }
-
-func (a ingestJob) Name() string                   { return a.j.Name() }
-func (a ingestJob) Wait(ctx context.Context) error { return a.j.Wait(ctx) }
-
-// Records is BatchJob.Records with failed inputs as *index.ItemError.
-func (a ingestJob) Records(ctx context.Context) iter.Seq2[index.Record, error] {
-	j := a.j
-	return func(yield func(index.Record, error) bool) {
-		if j.out == "" {
-			yield(index.Record{}, fmt.Errorf("vertex: batch prediction job %s: %w: no output directory (has Wait returned nil?)", j.name, index.ErrNotFound))
-			return
-		}
-		bucket, prefix, _ := splitGS(strings.TrimSuffix(j.out, "/"))
-		files, err := listOutputs(ctx, j.b.gcs.Bucket(bucket), prefix+"/")
-		if err != nil {
-			yield(index.Record{}, fmt.Errorf("vertex: listing %s: %w", j.out, err))
-			return
-		}
-		for _, f := range files {
-			isErr := strings.HasPrefix(path.Base(f), "errors")
-			if !readJSONLines(ctx, j.b.gcs.Bucket(bucket).Object(f), "gs://"+bucket+"/"+f, func(line []byte, where string) bool {
-				rec, err := j.b.enc.decodeOutputLine(line, isErr)
-				if err != nil {
-					err = fmt.Errorf("vertex: %s: %w", where, err)
-					if id := outputLineID(line); id != "" {
-						err = &index.ItemError{Index: -1, ID: id, Err: err}
-					}
-					return yield(index.Record{}, err)
-				}
-				return yield(rec, nil)
-			}, yield) {
-				return
-			}
-		}
-	}
+	return j, nil
 }
 
 // outputLineID returns the ID an output line carries, as decodeOutputLine
