@@ -436,7 +436,7 @@ func (e *ImageEncoder) encodeInto(dst []float32, img image.Image) error {
 		dim := len(dst)
 		for j, f := range feat {
 			if f != 0 {
-				vecmath.Axpy(dst, f, e.proj[j*dim:(j+1)*dim])
+				vecmath.AddScaled(dst, f, e.proj[j*dim:(j+1)*dim])
 			}
 		}
 	}

@@ -3,9 +3,20 @@ package vecmath
 // Scaled additions (dst += s·x) and their matrix-vector forms over a
 // row-major slab: dst += rowsᵀ·coef and its elementwise-squared variant.
 
-// AddScaled adds s·x to dst in place.
+// AddScaled adds s·x to dst in place (len(x) >= len(dst)), four elements
+// a step (the image encoder's column-by-column matrix-vector products call
+// it in their inner loop); each element is computed as dst[i] += s·x[i].
 func AddScaled(dst []float32, s float32, x []float32) {
-	for i := range dst {
+	x = x[:len(dst)]
+	i := 0
+	for ; i+4 <= len(dst); i += 4 {
+		d, v := dst[i:i+4:i+4], x[i:i+4:i+4]
+		d[0] += s * v[0]
+		d[1] += s * v[1]
+		d[2] += s * v[2]
+		d[3] += s * v[3]
+	}
+	for ; i < len(dst); i++ {
 		dst[i] += s * x[i]
 	}
 }
@@ -74,22 +85,5 @@ func Lerp(dst, x []float32, t float32) {
 	x = x[:len(dst)]
 	for i, v := range x {
 		dst[i] += t * (v - dst[i])
-	}
-}
-
-// Axpy adds s·x to dst in place (len(x) >= len(dst)), unrolled for the
-// column-by-column matrix-vector products of the image encoder.
-func Axpy(dst []float32, s float32, x []float32) {
-	x = x[:len(dst)]
-	i := 0
-	for ; i+4 <= len(dst); i += 4 {
-		d, v := dst[i:i+4:i+4], x[i:i+4:i+4]
-		d[0] += s * v[0]
-		d[1] += s * v[1]
-		d[2] += s * v[2]
-		d[3] += s * v[3]
-	}
-	for ; i < len(dst); i++ {
-		dst[i] += s * x[i]
 	}
 }

@@ -79,7 +79,7 @@ func BenchmarkAddScaledRows(b *testing.B) {
 	}
 }
 
-func TestAxpy(t *testing.T) {
+func TestAddScaledUnrolled(t *testing.T) {
 	t.Parallel()
 	for n := range 11 {
 		dst := make([]float32, n)
@@ -89,7 +89,7 @@ func TestAxpy(t *testing.T) {
 			dst[i], x[i] = float32(i), float32(2*i+1)
 			want[i] = float32(i) + 0.5*float32(2*i+1)
 		}
-		Axpy(dst, 0.5, x)
+		AddScaled(dst, 0.5, x)
 		assert.Equal(t, want, dst, n)
 	}
 }

@@ -11,7 +11,7 @@
 //   - distance.go: squared Euclidean distances ([SquaredL2],
 //     [SquaredL2Rows]).
 //   - axpy.go: scaled additions dst += s·x and their matrix-vector forms
-//     ([AddScaled], [Axpy], [AddScaledRows], [AddScaledSquaredRows],
+//     ([AddScaled], [AddScaledRows], [AddScaledSquaredRows],
 //     [Lerp]).
 //   - elementwise.go: elementwise passes over vectors and matrices
 //     ([Finite], [Mul], [AddRowVector], [AddColumnSums]).
