@@ -115,17 +115,14 @@ type jobState struct {
 func RunBatch(ctx context.Context, enc BatchEncoder, store index.VectorStore, namespace string, source iter.Seq2[embedding.Input, error], plan BatchPlan, opts ...Option) (Summary, error) {
 	start := time.Now()
 	cfg, err := newConfig(opts)
+	if err == nil {
+		err = checkArgs(ctx, store, source)
+	}
 	switch {
 	case err != nil:
 		return Summary{}, err
-	case ctx == nil:
-		return Summary{}, invalid("nil context")
 	case enc == nil:
 		return Summary{}, invalid("nil batch encoder")
-	case store == nil:
-		return Summary{}, invalid("nil store")
-	case source == nil:
-		return Summary{}, invalid("nil source")
 	case plan.Input == "" || plan.Output == "" || plan.State == "":
 		return Summary{}, invalid("BatchPlan %+v: want Input, Output and State", plan)
 	case plan.MaxItems < 0:

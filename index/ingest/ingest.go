@@ -213,21 +213,31 @@ type item struct {
 func Run(ctx context.Context, enc embedding.Encoder, store index.VectorStore, namespace string, source iter.Seq2[embedding.Input, error], opts ...Option) (Summary, error) {
 	start := time.Now()
 	cfg, err := newConfig(opts)
+	if err == nil {
+		err = checkArgs(ctx, store, source)
+	}
 	switch {
 	case err != nil:
 		return Summary{}, err
-	case ctx == nil:
-		return Summary{}, invalid("nil context")
 	case enc == nil:
 		return Summary{}, invalid("nil encoder")
-	case store == nil:
-		return Summary{}, invalid("nil store")
-	case source == nil:
-		return Summary{}, invalid("nil source")
 	case cfg.migrateOnly != "":
 		return Summary{}, invalid("%s applies to Migrate, not Run", cfg.migrateOnly)
 	}
 	return run(ctx, enc, store, namespace, source, cfg, start)
+}
+
+// checkArgs reports the nil arguments that Run and RunBatch share.
+func checkArgs(ctx context.Context, store index.VectorStore, source iter.Seq2[embedding.Input, error]) error {
+	switch {
+	case ctx == nil:
+		return invalid("nil context")
+	case store == nil:
+		return invalid("nil store")
+	case source == nil:
+		return invalid("nil source")
+	}
+	return nil
 }
 
 // run is Run after its arguments are checked; Migrate calls it too.
