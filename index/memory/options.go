@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 
@@ -18,6 +19,20 @@ const (
 	// DefaultParallelThreshold is the namespace size, in records, from which
 	// a query is split across goroutines (see [WithParallelThreshold]).
 	DefaultParallelThreshold = 4096
+
+	// DefaultHNSWM is the number of neighbours per node of [WithHNSW]'s
+	// graph (twice as many on its lowest level) when m is 0.
+	DefaultHNSWM = 16
+	// DefaultHNSWEfConstruction is the beam width of inserts into
+	// [WithHNSW]'s graph when efConstruction is 0.
+	DefaultHNSWEfConstruction = 200
+	// DefaultHNSWEfSearch is the beam width of queries of [WithHNSW]'s graph
+	// when efSearch is 0: recall@10 0.977 on 20,000 uniform random 64-d
+	// vectors (0.74 at 64, 0.89 at 128), a hard case.
+	DefaultHNSWEfSearch = 256
+	// DefaultHNSWThreshold is the namespace size, in records, from which
+	// [WithHNSW]'s graph answers queries (see [WithHNSWThreshold]).
+	DefaultHNSWThreshold = 10_000
 )
 
 // Option configures [New] or [Open]. Each option checks its own value: a
@@ -38,6 +53,8 @@ type config struct {
 	workers      int
 	parallelRows int
 	fs           fileSystem
+	hnsw         hnswParams // off while hnsw.m is 0
+	hnswAt       bool       // WithHNSWThreshold given
 }
 
 func defaultConfig() config {
@@ -48,6 +65,7 @@ func defaultConfig() config {
 		workers:      runtime.GOMAXPROCS(0),
 		parallelRows: DefaultParallelThreshold,
 		fs:           osFS{},
+		hnsw:         hnswParams{threshold: DefaultHNSWThreshold},
 	}
 }
 
@@ -65,6 +83,9 @@ func buildConfig(opts []Option, persistent bool) (config, error) {
 		if err := o(&c); err != nil {
 			return c, err
 		}
+	}
+	if c.hnswAt && !c.hnsw.on() {
+		return c, invalid("memory.WithHNSWThreshold applies to a store with memory.WithHNSW")
 	}
 	return c, nil
 }
@@ -165,6 +186,57 @@ func WithParallelThreshold(records int) Option {
 			return invalid("memory.WithParallelThreshold(%d): want at least 1", records)
 		}
 		c.parallelRows = records
+		return nil
+	}
+}
+
+// WithHNSW turns on approximate search: each namespace of at least
+// [WithHNSWThreshold] records ([DefaultHNSWThreshold], 10,000) gets an HNSW
+// graph (hierarchical navigable small world), built as records are upserted,
+// and an unfiltered query walks it instead of scanning every record. m is
+// the number of neighbours per node (twice as many on the lowest level;
+// default [DefaultHNSWM], 16), efConstruction the beam width of inserts
+// (default [DefaultHNSWEfConstruction], 200) and efSearch that of queries
+// (default [DefaultHNSWEfSearch], 256; a query with a larger TopK uses TopK);
+// 0 means the default. Larger values find more of the true nearest records
+// at the cost of time.
+//
+// The records a query returns are scored as exact search scores them, with
+// ties ranked by ID, but some of the true top records may be missed. A
+// deleted record is never returned. A query with a filter still scans
+// exactly, so it finds TopK matches whenever there are that many. Without
+// WithHNSW (the default) every query is exact.
+//
+// The graph is kept in memory only: [Open] builds it again from the stored
+// records, which takes time on a large store.
+func WithHNSW(m, efConstruction, efSearch int) Option {
+	return func(c *config) error {
+		switch {
+		case m == 1 || m < 0:
+			return invalid("memory.WithHNSW: m %d, want 0 (default) or at least 2", m)
+		case efConstruction < 0:
+			return invalid("memory.WithHNSW: efConstruction %d, want 0 (default) or more", efConstruction)
+		case efSearch < 0:
+			return invalid("memory.WithHNSW: efSearch %d, want 0 (default) or more", efSearch)
+		}
+		c.hnsw.m = cmp.Or(m, DefaultHNSWM)
+		c.hnsw.efConstruction = max(cmp.Or(efConstruction, DefaultHNSWEfConstruction), c.hnsw.m)
+		c.hnsw.efSearch = cmp.Or(efSearch, DefaultHNSWEfSearch)
+		return nil
+	}
+}
+
+// WithHNSWThreshold sets the namespace size, in records, from which
+// [WithHNSW]'s graph answers queries (default [DefaultHNSWThreshold],
+// 10,000); smaller namespaces are scanned exactly, which is as fast there. A
+// namespace gets its graph when it first reaches the threshold. 0 gives every
+// namespace a graph. It needs WithHNSW.
+func WithHNSWThreshold(records int) Option {
+	return func(c *config) error {
+		if records < 0 {
+			return invalid("memory.WithHNSWThreshold(%d): want 0 or more", records)
+		}
+		c.hnsw.threshold, c.hnswAt = records, true
 		return nil
 	}
 }

@@ -24,7 +24,8 @@ const searchBlock = 256
 // smaller (byte-wise) first, so the same contents and query give the same
 // matches whatever the order of the writes. A namespace that does not exist
 // yields no matches. A large namespace is searched by several goroutines (see
-// [WithParallelism] and [WithParallelThreshold]).
+// [WithParallelism] and [WithParallelThreshold]). With [WithHNSW], an
+// unfiltered query of a large namespace walks its graph instead (approximate).
 func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error) {
 	if err := s.begin(ctx, q.Namespace); err != nil {
 		return nil, err
@@ -52,7 +53,13 @@ func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error)
 	if sp == nil {
 		return []index.Match{}, nil
 	}
-	best, err := s.search(ctx, sp, vec, q.TopK, q.Filter)
+	var best []vecmath.Scored
+	var err error
+	if sp.g != nil && q.Filter.IsZero() && sp.len() >= s.cfg.hnsw.threshold {
+		best, err = s.searchGraph(ctx, sp, vec, q.TopK)
+	} else {
+		best, err = s.search(ctx, sp, vec, q.TopK, q.Filter)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ type space struct {
 	inv   []float32        // slot → 1/‖v‖, under Cosine only
 	meta  []index.Metadata // slot → metadata, as normalised on upsert
 	slots map[string]int   // ID → slot
+	g     *hnsw            // the graph of [WithHNSW], or nil
 }
 
 func (sp *space) len() int { return len(sp.ids) }
@@ -101,6 +102,7 @@ type state struct {
 	metric index.Metric
 	dim    int // store-wide dimension, 0 for none
 	spaces map[string]*space
+	ann    *hnswParams // [WithHNSW], or nil
 }
 
 func newState(metric index.Metric, dim int) *state {
@@ -166,12 +168,22 @@ func (st *state) upsert(ns string, recs []index.Record, inv []float32) {
 		}
 		st.spaces[ns] = sp
 	}
+	var buf []float32
+	if sp.g != nil {
+		buf = make([]float32, sp.dim)
+	}
 	for i, r := range recs {
 		var x float32
 		if inv != nil {
 			x = inv[i]
 		}
 		sp.put(r, x)
+		if sp.g != nil {
+			sp.g.add(r.ID, sp.graphVector(sp.slots[r.ID], buf))
+		}
+	}
+	if sp.g == nil && st.ann.on() && sp.len() >= st.ann.threshold {
+		sp.g = buildHNSW(*st.ann, st.metric, sp)
 	}
 }
 
@@ -182,14 +194,24 @@ func (st *state) remove(ns string, ids []string) int {
 	if sp == nil {
 		return 0
 	}
-	n := 0
+	n, stale := 0, false
 	for _, id := range ids {
 		if sp.remove(id) {
 			n++
+			if sp.g != nil && sp.g.remove(id) {
+				stale = true
+			}
 		}
 	}
 	if sp.len() == 0 {
 		delete(st.spaces, ns)
+		return n
+	}
+	if stale { // mostly tombstones: build again, or scan exactly from now on
+		sp.g = nil
+		if sp.len() >= st.ann.threshold {
+			sp.g = buildHNSW(*st.ann, st.metric, sp)
+		}
 	}
 	return n
 }

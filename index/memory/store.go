@@ -44,7 +44,7 @@ func New(opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{cfg: cfg, st: newState(cfg.metric, cfg.dim)}, nil
+	return &Store{cfg: cfg, st: cfg.newState()}, nil
 }
 
 // Metric returns how the store compares vectors.

@@ -434,7 +434,7 @@ func load(ctx context.Context, dir string, cfg config) (_ *Store, err error) {
 		return nil, err
 	}
 
-	st := newState(cfg.metric, cfg.dim)
+	st := cfg.newState()
 	var gen uint64
 	if snapF != nil {
 		if _, err := loadSnapshot(ctx, io.NewSectionReader(snapF, 0, snapSize), snapPath, snapSize, st); err != nil {
