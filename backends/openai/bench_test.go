@@ -79,6 +79,14 @@ func BenchmarkEncodeAllLatency(b *testing.B) {
 			b.ReportMetric(float64(floor)/1e6, "floor_ms")
 			b.ReportMetric(rate/(perSlot/batchFloor.Seconds()), "ratio_batch")
 			b.ReportMetric(float64(batchFloor)/1e6, "batch_ms")
+			if c.conc == embedding.DefaultConcurrency && c.batch == embedding.DefaultBatchSize && c.dim == 8 {
+				verdict := "ok"
+				if r := rate / (perSlot / floor.Seconds()); r < 0.95 {
+					verdict = "MISSED"
+				}
+				b.Logf("check: EncodeAll at its defaults over the one-request floor %.3f (target 0.95): %s (over a full-batch request: %.3f)",
+					rate/(perSlot/floor.Seconds()), verdict, rate/(perSlot/batchFloor.Seconds()))
+			}
 		})
 	}
 }
