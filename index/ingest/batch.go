@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"iter"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -315,24 +314,9 @@ func (b *batchRun) record(it *item, vec []float32) index.Record {
 // upsert writes recs; a record the store refuses for good makes its item
 // a dead letter. The others are settled as out.
 func (b *batchRun) upsert(ctx context.Context, recs []index.Record, owners []*item, out outcome) error {
-	for len(recs) > 0 {
-		_, _, err := batch.Call(ctx, b.storeLim, b.policy, len(recs), func(ctx context.Context) (struct{}, error) {
-			b.storeCall.Add(1)
-			return struct{}{}, b.store.Upsert(ctx, b.ns, recs)
-		})
-		if err == nil {
-			break
-		}
-		var ie *index.ItemError
-		if ctx.Err() == nil && !batch.IsRetryable(err) && errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(recs) {
-			bad := owners[ie.Index]
-			bad.out, bad.stage, bad.err = outFailed, StageUpsert, err
-			b.settle(bad)
-			recs = slices.Delete(recs, ie.Index, ie.Index+1)
-			owners = slices.Delete(owners, ie.Index, ie.Index+1)
-			continue
-		}
-		return fmt.Errorf("upsert of %d records into %q (first %q): %w", len(recs), b.ns, recs[0].ID, err)
+	owners, err := b.upsertRecords(ctx, recs, owners, b.settle)
+	if err != nil {
+		return err
 	}
 	for _, it := range owners {
 		it.out = out
@@ -510,36 +494,14 @@ func (b *batchRun) loadState() (*jobState, error) {
 	return &st, nil
 }
 
-// saveState writes st atomically: a temporary file in the same
-// directory, fsync, rename, fsync of the directory.
+// saveState writes st atomically (writeFileAtomic).
 func saveState(path string, st *jobState) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("batch job state: %w", err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("batch job state: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(raw)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := writeFileAtomic(path, raw); err != nil {
 		return fmt.Errorf("batch job state %s (job %s submitted): %w", path, st.Job, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -66,13 +66,24 @@ func (c *checkpoint) save(path string) error {
 	if err != nil {
 		return errs.Errorf("ingest", nil, "checkpoint: %w", err)
 	}
+	if err := writeFileAtomic(path, b); err != nil {
+		return errs.Errorf("ingest", nil, "checkpoint %s: %w", path, err)
+	}
+	c.dirty = false
+	return nil
+}
+
+// writeFileAtomic writes data to path atomically: a temporary file in the
+// same directory, fsync, rename, fsync of the directory. On error path is
+// as it was.
+func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
 	if err != nil {
-		return errs.Errorf("ingest", nil, "checkpoint: %w", err)
+		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(b)
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -84,13 +95,12 @@ func (c *checkpoint) save(path string) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return errs.Errorf("ingest", nil, "checkpoint %s: %w", path, err)
+		return err
 	}
 	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}
-	c.dirty = false
 	return nil
 }
 

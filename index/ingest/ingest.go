@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -581,6 +582,18 @@ func (j *job) work(ctx context.Context, items []*item) ([]struct{}, error) {
 			w.it.out = outWritten
 		}
 	}
+	if _, err := j.upsertRecords(ctx, recs, owners, nil); err != nil {
+		return nil, err
+	}
+	return make([]struct{}, len(items)), nil
+}
+
+// upsertRecords writes recs (owners[i] is recs[i]'s item) through the
+// store's limiter and retry policy. A record the store refuses for good
+// (an *index.ItemError naming it) becomes its item's dead letter, passed
+// to failed when not nil, and the call is sent again without it. It
+// returns the owners of the records written; any other error ends the run.
+func (j *job) upsertRecords(ctx context.Context, recs []index.Record, owners []*item, failed func(*item)) ([]*item, error) {
 	for len(recs) > 0 {
 		_, _, err := batch.Call(ctx, j.storeLim, j.policy, len(recs), func(ctx context.Context) (struct{}, error) {
 			j.storeCall.Add(1)
@@ -593,13 +606,16 @@ func (j *job) work(ctx context.Context, items []*item) ([]struct{}, error) {
 		if ctx.Err() == nil && !batch.IsRetryable(err) && errors.As(err, &ie) && ie.Index >= 0 && ie.Index < len(recs) {
 			bad := owners[ie.Index]
 			bad.out, bad.stage, bad.err = outFailed, StageUpsert, err
-			recs = append(recs[:ie.Index], recs[ie.Index+1:]...)
-			owners = append(owners[:ie.Index], owners[ie.Index+1:]...)
+			if failed != nil {
+				failed(bad)
+			}
+			recs = slices.Delete(recs, ie.Index, ie.Index+1)
+			owners = slices.Delete(owners, ie.Index, ie.Index+1)
 			continue
 		}
 		return nil, fmt.Errorf("upsert of %d records into %q (first %q): %w", len(recs), j.ns, recs[0].ID, err)
 	}
-	return make([]struct{}, len(items)), nil
+	return owners, nil
 }
 
 // encode returns one vector per item, nil for an item the encoder refused
