@@ -395,13 +395,25 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "positives", err)
 		return
 	}
-	out := struct {
-		Results []itemJSON `json:"results"`
-	}{Results: make([]itemJSON, len(res))}
+	writeJSON(w, http.StatusOK, resultsJSON{itemsOf(h, res, func(m search.Result) (string, float64, index.Metadata) {
+		return m.ID, float64(m.Score), m.Metadata
+	})})
+}
+
+// resultsJSON is a reply that lists items.
+type resultsJSON struct {
+	Results []itemJSON `json:"results"`
+}
+
+// itemsOf turns results of any kind into their JSON items; fields gives a
+// result's ID, score and metadata.
+func itemsOf[T any](h *Handler, res []T, fields func(T) (string, float64, index.Metadata)) []itemJSON {
+	out := make([]itemJSON, len(res))
 	for i, m := range res {
-		out.Results[i] = h.item(m.ID, score(float64(m.Score)), m.Metadata)
+		id, sc, md := fields(m)
+		out[i] = h.item(id, score(sc), md)
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // searchOptions returns the filter and aggregation of a bucket request.

@@ -234,13 +234,9 @@ func (h *Handler) lookRare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rare := v.([]look.Rare)
-	out := struct {
-		Results []itemJSON `json:"results"`
-	}{Results: make([]itemJSON, len(rare))}
-	for i, x := range rare {
-		out.Results[i] = h.item(x.ID, score(x.Score), x.Metadata)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, resultsJSON{itemsOf(h, rare, func(x look.Rare) (string, float64, index.Metadata) {
+		return x.ID, x.Score, x.Metadata
+	})})
 }
 
 // lookDuplicates returns the pairs at most threshold apart (default 0.01;

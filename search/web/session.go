@@ -339,16 +339,13 @@ func (h *Handler) results(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rounds := e.sess.Rounds()
-	out := struct {
+	writeJSON(w, http.StatusOK, struct {
 		Round   roundJSON  `json:"round"`
 		Results []itemJSON `json:"results"`
-	}{Results: make([]itemJSON, len(res))}
-	// The round just recorded is the last one.
-	out.Round = roundsJSON(rounds[len(rounds)-1:])[0]
-	for i, m := range res {
-		out.Results[i] = h.item(m.ID, score(float64(m.Score)), m.Metadata)
-	}
-	writeJSON(w, http.StatusOK, out)
+	}{
+		Round:   roundsJSON(rounds[len(rounds)-1:])[0], // the round just recorded is the last one
+		Results: itemsOf(h, res, feedbackFields),
+	})
 }
 
 // marksJSON is the body of POST /api/sessions/{id}/marks: marks, and
@@ -439,13 +436,12 @@ func (h *Handler) suggest(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "", err)
 		return
 	}
-	out := struct {
-		Results []itemJSON `json:"results"`
-	}{Results: make([]itemJSON, len(res))}
-	for i, m := range res {
-		out.Results[i] = h.item(m.ID, score(float64(m.Score)), m.Metadata)
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, resultsJSON{itemsOf(h, res, feedbackFields)})
+}
+
+// feedbackFields are a feedback result's ID, score and metadata.
+func feedbackFields(m feedback.Result) (string, float64, index.Metadata) {
+	return m.ID, float64(m.Score), m.Metadata
 }
 
 func (h *Handler) rounds(w http.ResponseWriter, r *http.Request) {
