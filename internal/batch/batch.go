@@ -421,44 +421,16 @@ func Run[T, R any](ctx context.Context, in iter.Seq2[T, error], work Work[T, R],
 }
 
 func runJob[T, R any](ctx context.Context, j *job[T, R], work Work[T, R], cfg *Config[T]) {
-	for attempt := 1; ; attempt++ {
-		j.attempts = attempt
-		if err := ctx.Err(); err != nil {
-			j.err = context.Cause(ctx)
-			return
-		}
-		release := func(error) {}
-		if cfg.Limiter != nil {
-			r, err := cfg.Limiter.Acquire(ctx, len(j.items))
-			if err != nil {
-				j.err = err
-				return
-			}
-			release = r
-		}
+	p := Policy{MaxAttempts: cfg.MaxAttempts, BaseDelay: cfg.BaseDelay, MaxDelay: cfg.MaxDelay, Sleep: cfg.Sleep}
+	out, attempts, err := Call(ctx, cfg.Limiter, p, len(j.items), func(ctx context.Context) ([]R, error) {
 		out, err := work(ctx, j.items)
-		release(err)
 		if err == nil && len(out) != len(j.items) {
 			err = fmt.Errorf("batch: work returned %d results for %d items", len(out), len(j.items))
 		}
-		if err == nil {
-			j.out, j.err = out, nil
-			return
-		}
-		j.err = err
-		if attempt >= cfg.MaxAttempts || !IsRetryable(err) {
-			return
-		}
-		d := Backoff(attempt, cfg.BaseDelay, cfg.MaxDelay)
-		if ra, ok := RetryAfter(err); ok {
-			d = max(d, min(ra, cfg.MaxDelay))
-		}
-		if serr := cfg.Sleep(ctx, d); serr != nil {
-			j.err = serr
-			return
-		}
-		j.retries++
-	}
+		return out, err
+	})
+	j.out, j.err = out, err
+	j.attempts, j.retries = attempts, max(attempts-1, 0)
 }
 
 // Collect runs in through [Run] to the end and returns the first error, if
