@@ -287,8 +287,8 @@ func (g *hnsw) search(ctx context.Context, q []float32, ef int) ([]cand, error) 
 // searchGraph answers an unfiltered query from sp's graph: the nodes it finds
 // are scored again as [Store.scoreRange] scores them, so that scores and the
 // ranking of ties by ID are those of exact search.
-func (s *Store) searchGraph(ctx context.Context, sp *space, q []float32, k int) ([]vecmath.Scored, error) {
-	found, err := sp.g.search(ctx, q, max(s.cfg.hnsw.efSearch, k))
+func (s *Store) searchGraph(ctx context.Context, sp *space, q []float32, k, ef int) ([]vecmath.Scored, error) {
+	found, err := sp.g.search(ctx, q, max(ef, k))
 	if err != nil {
 		return nil, err
 	}

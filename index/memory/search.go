@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -27,6 +28,10 @@ const searchBlock = 256
 // [WithParallelism] and [WithParallelThreshold]). With [WithHNSW], an
 // unfiltered query of a large namespace walks its graph instead (approximate).
 func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error) {
+	return s.query(ctx, q, queryConfig{})
+}
+
+func (s *Store) query(ctx context.Context, q index.Query, qc queryConfig) ([]index.Match, error) {
 	if err := s.begin(ctx, q.Namespace); err != nil {
 		return nil, err
 	}
@@ -55,8 +60,8 @@ func (s *Store) Query(ctx context.Context, q index.Query) ([]index.Match, error)
 	}
 	var best []vecmath.Scored
 	var err error
-	if sp.g != nil && q.Filter.IsZero() && sp.len() >= s.cfg.hnsw.threshold {
-		best, err = s.searchGraph(ctx, sp, vec, q.TopK)
+	if sp.g != nil && !qc.exact && q.Filter.IsZero() && sp.len() >= s.cfg.hnsw.threshold {
+		best, err = s.searchGraph(ctx, sp, vec, q.TopK, cmp.Or(qc.efSearch, s.cfg.hnsw.efSearch))
 	} else {
 		best, err = s.search(ctx, sp, vec, q.TopK, q.Filter)
 	}
