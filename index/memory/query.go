@@ -17,9 +17,9 @@ type queryConfig struct {
 
 func buildQueryConfig(opts []QueryOption) (queryConfig, error) {
 	var c queryConfig
-	for _, o := range opts {
+	for i, o := range opts {
 		if o == nil {
-			return c, invalid("memory: nil QueryOption")
+			return c, invalid("memory query option %d is nil", i)
 		}
 		if err := o(&c); err != nil {
 			return c, err
