@@ -35,6 +35,7 @@ import (
 //	            | uvarint(n+1) str{n} (tagStrings; 0 encodes a nil list)
 //	delete body = count:uvarint id:str{count}
 //	end body    = namespaces:uvarint records:uvarint   (snapshot only, last)
+//	graph body  = see hnsw_file.go                      (snapshot only)
 //
 // The encoding is canonical: decoding rejects anything [appendPayload] would
 // not produce, so a decoded entry re-encodes to the same bytes.
@@ -136,6 +137,7 @@ type entry struct {
 	ids       []string       // opDelete
 	spaces    uint64         // opEnd: namespaces in the snapshot
 	records   uint64         // opEnd: records in the snapshot
+	graph     *graphChunk    // opGraph (see hnsw_file.go)
 }
 
 // appendEntry appends e framed (header and payload) to b.
@@ -344,6 +346,8 @@ func decodePayload(p []byte) (*entry, error) {
 	case opEnd:
 		e.spaces = d.uvarint()
 		e.records = d.uvarint()
+	case opGraph:
+		d.graphBody(e)
 	default:
 		if d.err == nil {
 			d.off--

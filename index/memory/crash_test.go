@@ -25,6 +25,19 @@ const crashDirEnv = "SHOAL_MEMORY_CRASH_DIR"
 // that most kills land in a compaction.
 const crashCompactEnv = "SHOAL_MEMORY_CRASH_COMPACT"
 
+// crashHNSWEnv makes the writer process keep an HNSW graph (saved in every
+// snapshot), so that kills also land in graph inserts and graph sections.
+const crashHNSWEnv = "SHOAL_MEMORY_CRASH_HNSW"
+
+// crashOptions returns the options of the writer and of the reopened store.
+func crashOptions(hnsw bool) []memory.Option {
+	opts := []memory.Option{memory.WithMetric(index.Euclidean), memory.WithCompactionThreshold(crashCompactAt)}
+	if hnsw {
+		opts = append(opts, memory.WithHNSW(8, 32, 32), memory.WithHNSWThreshold(0))
+	}
+	return opts
+}
+
 const (
 	crashBatch = 4
 	crashDim   = 16
@@ -70,7 +83,7 @@ func TestCrashHelper(t *testing.T) {
 		t.Skip("the writer process of TestCrash; runs only when started by it")
 	}
 	ctx := context.Background()
-	s, err := memory.Open(ctx, dir, memory.WithMetric(index.Euclidean), memory.WithCompactionThreshold(crashCompactAt))
+	s, err := memory.Open(ctx, dir, crashOptions(os.Getenv(crashHNSWEnv) != "")...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
@@ -116,26 +129,35 @@ func TestCrash(t *testing.T) {
 	}
 	t.Parallel()
 	for _, c := range []struct {
-		killAfter  int
-		compacting bool
-	}{{120, false}, {260, false}, {400, false}, {40, true}, {90, true}} {
+		killAfter        int
+		compacting, hnsw bool
+	}{
+		{120, false, false}, {260, false, false}, {400, false, false}, {40, true, false}, {90, true, false},
+		{150, false, true}, {60, true, true},
+	} {
 		name := fmt.Sprint("kill after ", c.killAfter)
 		if c.compacting {
 			name += " compacting"
 		}
+		if c.hnsw {
+			name += " hnsw"
+		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			crashOnce(t, c.killAfter, c.compacting)
+			crashOnce(t, c.killAfter, c.compacting, c.hnsw)
 		})
 	}
 }
 
-func crashOnce(t *testing.T, killAfter int, compacting bool) {
+func crashOnce(t *testing.T, killAfter int, compacting, hnsw bool) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
 	if compacting {
 		cmd.Env = append(cmd.Env, crashCompactEnv+"=1")
+	}
+	if hnsw {
+		cmd.Env = append(cmd.Env, crashHNSWEnv+"=1")
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -173,7 +195,7 @@ func crashOnce(t *testing.T, killAfter int, compacting bool) {
 	require.Error(t, err, "the writer was killed")
 	require.GreaterOrEqual(t, len(acked), killAfter)
 
-	s, err := memory.Open(t.Context(), dir)
+	s, err := memory.Open(t.Context(), dir, crashOptions(hnsw)...)
 	require.NoError(t, err, "reopen after the crash")
 	defer s.Close()
 	for b := 0; b <= lastBatch; b++ {
@@ -199,6 +221,13 @@ func crashOnce(t *testing.T, killAfter int, compacting bool) {
 			default:
 				if assert.True(t, ok, "acknowledged record %q (batch %d of %d) lost", want.ID, b, lastBatch) {
 					assert.Equal(t, want, g, "record %q", want.ID)
+				}
+				if hnsw { // the graph finds each record at its own vector
+					m, err := s.Query(t.Context(), index.Query{Namespace: "crash", Vector: want.Vector, TopK: 1})
+					require.NoError(t, err)
+					if assert.Len(t, m, 1) {
+						assert.Zero(t, m[0].Score, "query for %q found %q", want.ID, m[0].ID)
+					}
 				}
 			}
 		}

@@ -186,6 +186,9 @@ func loadSnapshot(ctx context.Context, r io.Reader, name string, size int64, st 
 		return h, err
 	}
 	st.metric, st.dim = h.metric, h.dim
+	st.deferIndex = true
+	defer func() { st.deferIndex = false }()
+	graphs := newGraphLoader(st)
 	er := newEntryReader(r, name, size)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -210,6 +213,10 @@ func loadSnapshot(ctx context.Context, r io.Reader, name string, size int64, st 
 			if err := applySnapshotChunk(st, e); err != nil {
 				return h, er.corrupt(at, "%v", err)
 			}
+		case opGraph:
+			if err := graphs.apply(e.namespace, e.graph); err != nil {
+				return h, er.corrupt(at, "%v", err)
+			}
 		case opEnd:
 			if er.off != size {
 				return h, er.corrupt(er.off, "%d bytes after the end entry", size-er.off)
@@ -217,6 +224,10 @@ func loadSnapshot(ctx context.Context, r io.Reader, name string, size int64, st 
 			if e.namespace != "" || e.spaces != uint64(len(st.spaces)) || e.records != uint64(st.records()) {
 				return h, er.corrupt(at, "end entry counts %d namespaces and %d records, the snapshot holds %d and %d",
 					e.spaces, e.records, len(st.spaces), st.records())
+			}
+			st.deferIndex = false
+			if err := graphs.finish(); err != nil {
+				return h, er.corrupt(at, "%v", err)
 			}
 			return h, nil
 		default:
@@ -325,11 +336,15 @@ func writeSnapshot(w io.Writer, h fileHeader, st *state) error {
 		sp := st.spaces[ns]
 		e := &entry{op: opUpsert, namespace: ns, dim: sp.dim}
 		size := 0
-		for i := range sp.len() {
+		left := sp.len()
+		for i := range sp.slotCount() {
+			if sp.ids[i] == "" { // a graph's tombstone
+				continue
+			}
 			r := index.Record{ID: sp.ids[i], Vector: sp.vector(i), Metadata: sp.meta[i]}
 			e.recs = append(e.recs, r)
 			size += len(r.ID) + 4*sp.dim + r.Metadata.Size()
-			if size >= snapshotChunk || i == sp.len()-1 {
+			if left--; size >= snapshotChunk || left == 0 {
 				var err error
 				if buf, err = appendEntry(buf, e); err != nil {
 					return err
@@ -338,6 +353,17 @@ func writeSnapshot(w io.Writer, h fileHeader, st *state) error {
 					return err
 				}
 				e.recs, size = e.recs[:0], 0
+			}
+		}
+		if sp.g != nil && sp.g.nodes() > 0 {
+			var err error
+			buf, err = appendGraphEntries(buf, ns, sp.g, func(b []byte) ([]byte, error) {
+				buf = b
+				err := flush()
+				return buf, err
+			})
+			if err != nil {
+				return err
 			}
 		}
 	}

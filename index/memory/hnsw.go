@@ -5,12 +5,20 @@ package memory
 // search using Hierarchical Navigable Small World graphs", 2016,
 // arXiv:1603.09320) per namespace, turned on by [WithHNSW].
 //
-// First milestone of issue 14: the graph lives in memory only and is built
-// again on Open (from the snapshot and the log); it keeps its own copy of the
-// vectors (normalised under Cosine), so that a deleted node can still be
-// passed through; filtered queries scan exactly. The candidates the graph
-// finds are scored again by the exact scan's formula, so that scores and
-// ties are the same as exact search's.
+// Node n of the graph is slot n of its space: the graph reads the vectors
+// from the space's slab (no copy) and keeps only its links. Under a graph a
+// deleted record leaves a tombstone — its slot keeps the vector, with ID ""
+// — which searches pass through but never return; once tombstones
+// outnumber live records the space is compacted and the graph built again.
+// A re-upserted record whose vector changed is a tombstone plus a new node.
+//
+// Links are flat: level 0 of node n is links0[n*stride0:], a count then up
+// to 2M neighbours; the few nodes above level 0 keep their upper levels in
+// upper[n], M+1 entries a level. Bulk inserts run on several goroutines,
+// each locking one node's list at a time (striped mutexes), as hnswlib does.
+//
+// The candidates a search finds are scored again by the exact scan's formula,
+// so that scores and ties are the same as exact search's.
 
 import (
 	"context"
@@ -19,6 +27,8 @@ import (
 	"slices"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/shoalhq/shoal/index"
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
@@ -26,6 +36,7 @@ import (
 // hnswParams are the settings of [WithHNSW]; the zero value is off.
 type hnswParams struct {
 	m, efConstruction, efSearch, threshold int
+	workers                                int // goroutines of a bulk insert
 }
 
 func (p *hnswParams) on() bool { return p != nil && p.m > 0 }
@@ -35,6 +46,7 @@ func (c *config) newState() *state {
 	st := newState(c.metric, c.dim)
 	if c.hnsw.on() {
 		p := c.hnsw
+		p.workers = c.workers
 		st.ann = &p
 	}
 	return st
@@ -47,135 +59,302 @@ type cand struct {
 	score float32
 }
 
+// lockStripes is the number of mutexes guarding the nodes' link lists during
+// a parallel insert (node n uses n % lockStripes).
+const lockStripes = 4096
+
 // hnsw is the graph of one namespace. The store's lock guards it: inserts and
 // deletes under the write lock, searches under the read lock (a search
-// changes nothing in the graph).
+// changes nothing in the graph). While inserts run in parallel (building is
+// set), each list is read and written under its stripe's mutex.
 type hnsw struct {
-	p      hnswParams
-	metric index.Metric
-	dim    int
-	mL     float64
+	p       hnswParams
+	metric  index.Metric
+	sp      *space
+	dim     int
+	mL      float64
+	stride0 int // 1 + 2m: count and neighbours of a node at level 0
+	strideU int // 1 + m: the same at each upper level
 
-	vecs  []float32   // node i is vecs[i*dim : (i+1)*dim], normalised under Cosine
-	ids   []string    // node → record ID
-	links [][][]int32 // node → level → neighbours
-	dead  []bool      // node → deleted (a tombstone, still traversed)
-	ndead int
-	byID  map[string]int32 // ID → its live node
-	entry int32            // -1 while empty
-	top   int              // level of entry
-	rng   *rand.Rand
-	build visitSet // for inserts, which hold the write lock
+	links0 []int32
+	upper  [][]int32
+	levels []uint8 // node → its top level
+	entry  int32   // -1 while empty
+	top    int     // level of entry
+	rng    *rand.Rand
+
+	building bool
+	gmu      sync.Mutex // entry and top, while building
+	locks    *[lockStripes]sync.Mutex
 }
 
-func newHNSW(p hnswParams, metric index.Metric, dim int) *hnsw {
+func newHNSW(p hnswParams, metric index.Metric, sp *space) *hnsw {
 	return &hnsw{
-		p: p, metric: metric, dim: dim,
-		mL:    1 / math.Log(float64(p.m)),
-		byID:  make(map[string]int32),
-		entry: -1,
-		rng:   rand.New(rand.NewPCG(1, 14)), // seeded: the same writes build the same graph
+		p: p, metric: metric, sp: sp, dim: sp.dim,
+		mL:      1 / math.Log(float64(p.m)),
+		stride0: 1 + 2*p.m,
+		strideU: 1 + p.m,
+		entry:   -1,
+		rng:     rand.New(rand.NewPCG(1, 14)), // seeded: the same writes build the same graph (on one goroutine)
 	}
 }
 
-// buildHNSW returns the graph of every record of sp.
+// buildHNSW returns the graph of every slot of sp (which has no tombstones).
 func buildHNSW(p hnswParams, metric index.Metric, sp *space) *hnsw {
-	g := newHNSW(p, metric, sp.dim)
-	v := make([]float32, sp.dim)
-	for i := range sp.len() {
-		g.add(sp.ids[i], sp.graphVector(i, v))
-	}
+	g := newHNSW(p, metric, sp)
+	g.extend()
 	return g
 }
 
-// graphVector returns slot i's vector as the graph keeps it (normalised
-// under Cosine), in buf.
-func (sp *space) graphVector(i int, buf []float32) []float32 {
-	copy(buf, sp.vector(i))
-	if sp.inv != nil {
+func (g *hnsw) nodes() int { return len(g.levels) }
+
+// dead reports whether node n is a tombstone.
+func (g *hnsw) dead(n int32) bool { return g.sp.ids[n] == "" }
+
+// score compares q (normalised under Cosine) with node n: cosine, dot
+// product or negated squared Euclidean distance, as exact search scores.
+func (g *hnsw) score(q []float32, n int32) float32 {
+	i := int(n) * g.dim
+	row := g.sp.vecs[i : i+g.dim : i+g.dim]
+	switch g.metric {
+	case index.Euclidean:
+		return -l2Row(q, row)
+	case index.Cosine:
+		return dotRow(q, row) * g.sp.inv[n]
+	}
+	return dotRow(q, row)
+}
+
+// dotRow and l2Row are the kernels of the exact scan ([vecmath.DotRows],
+// [vecmath.SquaredL2Rows]) on one row, so that a graph's candidates are
+// scored bit for bit as a scan scores them.
+func dotRow(q, row []float32) float32 {
+	var out [1]float32
+	vecmath.DotRows(q, row, out[:])
+	return out[0]
+}
+
+func l2Row(q, row []float32) float32 {
+	var out [1]float32
+	vecmath.SquaredL2Rows(q, row, out[:])
+	return out[0]
+}
+
+// query returns node n's vector as a query (normalised under Cosine) in buf.
+func (g *hnsw) query(n int32, buf []float32) []float32 {
+	copy(buf, g.sp.vector(int(n)))
+	if g.metric == index.Cosine {
+		inv := g.sp.inv[n]
 		for j := range buf {
-			buf[j] *= sp.inv[i]
+			buf[j] *= inv
 		}
 	}
 	return buf
 }
 
-func (g *hnsw) vector(n int32) []float32 {
-	i := int(n) * g.dim
-	return g.vecs[i : i+g.dim : i+g.dim]
+// list returns node n's neighbours at level l, with their count in [0].
+func (g *hnsw) list(n int32, l int) []int32 {
+	if l == 0 {
+		i := int(n) * g.stride0
+		return g.links0[i : i+g.stride0 : i+g.stride0]
+	}
+	i := (l - 1) * g.strideU
+	return g.upper[n][i : i+g.strideU : i+g.strideU]
 }
 
-// score compares q with node n: dot product (of normalised vectors under
-// Cosine) or the negated squared Euclidean distance. The one-row kernels
-// have no bounds checks in their loop, which makes queries ~15% faster than
-// vecmath.Dot.
-func (g *hnsw) score(q []float32, n int32) float32 {
-	var out [1]float32
-	if g.metric == index.Euclidean {
-		vecmath.SquaredL2Rows(q, g.vector(n), out[:])
-		return -out[0]
+func (g *hnsw) lock(n int32) *sync.Mutex { return &g.locks[int(n)%lockStripes] }
+
+// neighbours returns node n's neighbours at level l: the list itself, or,
+// while building, a copy in buf taken under the node's lock.
+func (g *hnsw) neighbours(n int32, l int, buf []int32) []int32 {
+	b := g.list(n, l)
+	if !g.building {
+		return b[1 : 1+b[0]]
 	}
-	vecmath.DotRows(q, g.vector(n), out[:])
-	return out[0]
+	mu := g.lock(n)
+	mu.Lock()
+	buf = append(buf[:0], b[1:1+b[0]]...)
+	mu.Unlock()
+	return buf
 }
 
-// add inserts the record id with vector v (as [space.graphVector] gives it).
-// A record already in the graph with another vector is tombstoned and
-// inserted again.
-func (g *hnsw) add(id string, v []float32) {
-	if old, ok := g.byID[id]; ok {
-		if slices.Equal(g.vector(old), v) {
-			return
-		}
-		g.kill(old)
-	}
-	level := int(-math.Log(1-g.rng.Float64()) * g.mL)
-	n := int32(len(g.ids))
-	g.ids = append(g.ids, id)
-	g.vecs = append(g.vecs, v...)
-	g.links = append(g.links, make([][]int32, level+1))
-	g.dead = append(g.dead, false)
-	g.byID[id] = n
-	if g.entry < 0 {
-		g.entry, g.top = n, level
+func (g *hnsw) setList(n int32, l int, nbs []int32) {
+	b := g.list(n, l)
+	b[0] = int32(len(nbs))
+	copy(b[1:], nbs)
+	clear(b[1+len(nbs):])
+}
+
+// extend adds a node for every slot of the space past the graph's last one,
+// on up to p.workers goroutines when there are many.
+func (g *hnsw) extend() {
+	lo, hi := g.nodes(), g.sp.slotCount()
+	if lo == hi {
 		return
 	}
-	q := g.vector(n)
-	visited := &g.build
-	visited.grow(len(g.ids))
-	ep := []cand{{g.entry, g.score(q, g.entry)}}
-	for l := g.top; l > level; l-- {
-		ep = g.searchLayer(q, ep, 1, l, visited, false)
-	}
-	for l := min(g.top, level); l >= 0; l-- {
-		w := g.searchLayer(q, ep, g.p.efConstruction, l, visited, false)
-		g.links[n][l] = g.selectNeighbours(w, g.p.m)
-		maxM := g.p.m
-		if l == 0 {
-			maxM = 2 * g.p.m
+	g.links0 = slices.Grow(g.links0, (hi-lo)*g.stride0)[:hi*g.stride0]
+	clear(g.links0[lo*g.stride0:])
+	for range hi - lo {
+		level := min(int(-math.Log(1-g.rng.Float64())*g.mL), math.MaxUint8)
+		g.levels = append(g.levels, uint8(level))
+		var up []int32
+		if level > 0 {
+			up = make([]int32, level*g.strideU)
 		}
-		for _, nb := range g.links[n][l] {
-			g.links[nb][l] = append(g.links[nb][l], n)
-			if len(g.links[nb][l]) > maxM {
-				g.prune(nb, l, maxM)
+		g.upper = append(g.upper, up)
+	}
+	workers := min(max(g.p.workers, 1), (hi-lo)/256+1)
+	if workers == 1 {
+		w := newWorker(g)
+		for n := lo; n < hi; n++ {
+			g.insert(int32(n), w)
+		}
+		return
+	}
+	// The first nodes go in alone, so that the parallel inserts start
+	// from a graph with some structure.
+	w := newWorker(g)
+	start := min(lo+1024, hi)
+	if g.entry >= 0 {
+		start = lo
+	}
+	for n := lo; n < start; n++ {
+		g.insert(int32(n), w)
+	}
+	if g.locks == nil {
+		g.locks = new([lockStripes]sync.Mutex)
+	}
+	g.building = true
+	defer func() { g.building = false }()
+	var next sync.Mutex
+	cursor := start
+	var eg errgroup.Group
+	for range workers {
+		eg.Go(func() error {
+			w := newWorker(g)
+			for {
+				next.Lock()
+				from := cursor
+				cursor = min(cursor+64, hi)
+				next.Unlock()
+				if from >= hi {
+					return nil
+				}
+				for n := from; n < min(from+64, hi); n++ {
+					g.insert(int32(n), w)
+				}
 			}
-		}
-		ep = w
+		})
 	}
-	if level > g.top {
+	_ = eg.Wait()
+}
+
+// worker is what one goroutine needs to search the graph.
+type worker struct {
+	visited visitSet
+	cands   candHeap // best on top
+	res     candHeap // worst on top
+	nbuf    []int32
+	qbuf    []float32
+	ep      []cand
+}
+
+func newWorker(g *hnsw) *worker {
+	w := &worker{qbuf: make([]float32, g.dim)}
+	w.cands.max = true
+	return w
+}
+
+var workerPool sync.Pool
+
+// insert links node n into the graph.
+func (g *hnsw) insert(n int32, w *worker) {
+	level := int(g.levels[n])
+	q := g.query(n, w.qbuf)
+	w.visited.grow(g.nodes())
+	if g.building {
+		g.gmu.Lock()
+	}
+	entry, top := g.entry, g.top
+	if entry < 0 {
+		g.entry, g.top = n, level
+		if g.building {
+			g.gmu.Unlock()
+		}
+		return
+	}
+	if g.building {
+		if level <= top {
+			g.gmu.Unlock()
+		} else { // a new top level: hold the lock till it is the entry
+			defer g.gmu.Unlock()
+		}
+	}
+	ep := append(w.ep[:0], cand{entry, g.score(q, entry)})
+	for l := top; l > level; l-- {
+		ep = g.searchLayer(q, ep, 1, l, w, nil)
+	}
+	for l := min(top, level); l >= 0; l-- {
+		found := g.searchLayer(q, ep, g.p.efConstruction, l, w, nil)
+		// A parallel insert may have linked n already: never to itself.
+		found = slices.DeleteFunc(found, func(c cand) bool { return c.node == n })
+		nbs := g.selectNeighbours(found, g.p.m)
+		if g.building {
+			mu := g.lock(n)
+			mu.Lock()
+			g.setList(n, l, nbs)
+			mu.Unlock()
+		} else {
+			g.setList(n, l, nbs)
+		}
+		for _, nb := range nbs {
+			g.link(nb, n, l)
+		}
+		ep = append(ep[:0], found...)
+	}
+	w.ep = ep
+	if level > top {
 		g.entry, g.top = n, level
 	}
 }
 
-// prune cuts node n's neighbours at level l down to maxM by the heuristic.
-func (g *hnsw) prune(n int32, l, maxM int) {
-	q := g.vector(n)
-	cs := make([]cand, len(g.links[n][l]))
-	for i, nb := range g.links[n][l] {
-		cs[i] = cand{nb, g.score(q, nb)}
+// link adds n to nb's neighbours at level l, pruning them by the heuristic
+// when full.
+func (g *hnsw) link(nb, n int32, l int) {
+	if g.building {
+		mu := g.lock(nb)
+		mu.Lock()
+		defer mu.Unlock()
+	}
+	maxM := g.p.m
+	if l == 0 {
+		maxM = 2 * g.p.m
+	}
+	b := g.list(nb, l)
+	cnt := int(b[0])
+	if slices.Contains(b[1:1+cnt], n) {
+		return
+	}
+	if cnt < maxM {
+		b[1+cnt] = n
+		b[0]++
+		return
+	}
+	cs := make([]cand, 0, cnt+1)
+	for _, x := range append(b[1:1+cnt:1+cnt], n) {
+		cs = append(cs, cand{x, g.pair(nb, x)})
 	}
 	sortCands(cs)
-	g.links[n][l] = g.selectNeighbours(cs, maxM)
+	g.setList(nb, l, g.selectNeighbours(cs, maxM))
+}
+
+// pair scores nodes a and b against each other.
+func (g *hnsw) pair(a, b int32) float32 {
+	s := g.score(g.sp.vector(int(a)), b)
+	if g.metric == index.Cosine {
+		s *= g.sp.inv[a]
+	}
+	return s
 }
 
 // selectNeighbours is the paper's heuristic (algorithm 4): of cs, sorted
@@ -189,7 +368,7 @@ func (g *hnsw) selectNeighbours(cs []cand, m int) []int32 {
 		}
 		keep := true
 		for _, r := range out {
-			if g.score(g.vector(c.node), r) > c.score {
+			if g.pair(c.node, r) > c.score {
 				keep = false
 				break
 			}
@@ -201,35 +380,18 @@ func (g *hnsw) selectNeighbours(cs []cand, m int) []int32 {
 	return out
 }
 
-// kill tombstones node n: searches pass through it but never return it.
-func (g *hnsw) kill(n int32) {
-	if !g.dead[n] {
-		g.dead[n] = true
-		g.ndead++
-		delete(g.byID, g.ids[n])
-	}
-}
-
-// remove tombstones the record id and reports whether the graph is now
-// mostly tombstones (and should be built again).
-func (g *hnsw) remove(id string) bool {
-	if n, ok := g.byID[id]; ok {
-		g.kill(n)
-	}
-	return g.ndead > 0 && 2*g.ndead > len(g.ids)
-}
-
 // searchLayer is the paper's algorithm 2: a beam search at level l from ep
-// keeping the ef best nodes, returned best first. With liveOnly, tombstones
-// are passed through but not kept. visited is cleared first.
-func (g *hnsw) searchLayer(q []float32, ep []cand, ef, l int, visited *visitSet, liveOnly bool) []cand {
-	visited.clear()
-	var cands, res candHeap // cands: best on top; res: worst on top
-	cands.max = true
+// keeping the ef best nodes that accept takes (all when nil), returned best
+// first; nodes it does not take are passed through. The result is w's and
+// valid until w's next search.
+func (g *hnsw) searchLayer(q []float32, ep []cand, ef, l int, w *worker, accept func(int32) bool) []cand {
+	w.visited.clear()
+	cands, res := &w.cands, &w.res
+	cands.s, res.s = cands.s[:0], res.s[:0]
 	for _, c := range ep {
-		visited.add(c.node)
+		w.visited.add(c.node)
 		cands.push(c)
-		if !liveOnly || !g.dead[c.node] {
+		if accept == nil || accept(c.node) {
 			res.push(c)
 		}
 	}
@@ -241,18 +403,22 @@ func (g *hnsw) searchLayer(q []float32, ep []cand, ef, l int, visited *visitSet,
 		if res.len() >= ef && c.score < res.peek().score {
 			break
 		}
-		if l >= len(g.links[c.node]) {
+		if l > int(g.levels[c.node]) {
 			continue
 		}
-		for _, nb := range g.links[c.node][l] {
-			if visited.has(nb) {
+		nbs := g.neighbours(c.node, l, w.nbuf)
+		if g.building {
+			w.nbuf = nbs
+		}
+		for _, nb := range nbs {
+			if w.visited.has(nb) {
 				continue
 			}
-			visited.add(nb)
+			w.visited.add(nb)
 			s := g.score(q, nb)
 			if res.len() < ef || s > res.peek().score {
 				cands.push(cand{nb, s})
-				if !liveOnly || !g.dead[nb] {
+				if accept == nil || accept(nb) {
 					res.push(cand{nb, s})
 					if res.len() > ef {
 						res.pop()
@@ -266,54 +432,61 @@ func (g *hnsw) searchLayer(q []float32, ep []cand, ef, l int, visited *visitSet,
 	return out
 }
 
-// search returns up to ef live nodes near q (normalised under Cosine).
-func (g *hnsw) search(ctx context.Context, q []float32, ef int) ([]cand, error) {
+// search returns up to ef nodes near q (normalised under Cosine) that accept
+// takes (live ones when accept is nil).
+func (g *hnsw) search(ctx context.Context, q []float32, ef int, accept func(int32) bool) ([]cand, error) {
 	if g.entry < 0 {
 		return nil, nil
 	}
-	visited := visitPool.Get().(*visitSet)
-	defer visitPool.Put(visited)
-	visited.grow(len(g.ids))
-	ep := []cand{{g.entry, g.score(q, g.entry)}}
-	for l := g.top; l > 0; l-- {
-		ep = g.searchLayer(q, ep, 1, l, visited, false)
+	w, _ := workerPool.Get().(*worker)
+	if w == nil || len(w.qbuf) != g.dim {
+		w = newWorker(g)
 	}
+	defer workerPool.Put(w)
+	w.visited.grow(g.nodes())
+	ep := append(w.ep[:0], cand{g.entry, g.score(q, g.entry)})
+	for l := g.top; l > 0; l-- {
+		ep = append(ep[:0], g.searchLayer(q, ep, 1, l, w, nil)...)
+	}
+	w.ep = ep
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return g.searchLayer(q, ep, ef, 0, visited, true), nil
+	if accept == nil {
+		accept = func(n int32) bool { return !g.dead(n) }
+	}
+	return slices.Clone(g.searchLayer(q, ep, ef, 0, w, accept)), nil
 }
 
-// searchGraph answers an unfiltered query from sp's graph: the nodes it finds
-// are scored again as [Store.scoreRange] scores them, so that scores and the
-// ranking of ties by ID are those of exact search.
-func (s *Store) searchGraph(ctx context.Context, sp *space, q []float32, k, ef int) ([]vecmath.Scored, error) {
-	found, err := sp.g.search(ctx, q, max(ef, k))
+// searchGraph answers a query from sp's graph: the nodes it finds (those f
+// matches) are scored again as [Store.scoreRange] scores them, so that scores
+// and the ranking of ties by ID are those of exact search.
+func (s *Store) searchGraph(ctx context.Context, sp *space, q []float32, k, ef int, f index.Filter) ([]vecmath.Scored, error) {
+	var accept func(int32) bool
+	if !f.IsZero() {
+		accept = func(n int32) bool { return sp.ids[n] != "" && f.Match(sp.meta[n]) }
+	}
+	found, err := sp.g.search(ctx, q, max(ef, k), accept)
 	if err != nil {
 		return nil, err
 	}
 	top := vecmath.NewTopK(min(k, sp.len()), func(a, b int) bool { return sp.ids[a] < sp.ids[b] })
-	var out [1]float32
 	for _, c := range found {
-		i, ok := sp.slots[sp.g.ids[c.node]]
-		if !ok {
-			continue
-		}
+		i := int(c.node)
 		row := sp.vector(i)
+		var score float32
 		switch s.cfg.metric {
 		case index.Cosine:
-			vecmath.DotRows(q, row, out[:])
-			out[0] = min(max(out[0]*sp.inv[i], -1), 1)
+			score = min(max(dotRow(q, row)*sp.inv[i], -1), 1)
 		case index.DotProduct:
-			vecmath.DotRows(q, row, out[:])
+			score = dotRow(q, row)
 		default:
-			vecmath.SquaredL2Rows(q, row, out[:])
-			out[0] = -out[0]
+			score = -l2Row(q, row)
 		}
-		if out[0] != out[0] {
+		if score != score {
 			continue
 		}
-		top.Push(i, out[0])
+		top.Push(i, score)
 	}
 	return top.Sorted(), nil
 }
@@ -386,8 +559,6 @@ type visitSet struct {
 	bits    []uint64
 	touched []int32 // words set since the last clear
 }
-
-var visitPool = sync.Pool{New: func() any { return new(visitSet) }}
 
 func (v *visitSet) grow(n int) {
 	if w := (n + 63) / 64; len(v.bits) < w {

@@ -60,8 +60,13 @@ func (s *Store) query(ctx context.Context, q index.Query, qc queryConfig) ([]ind
 	}
 	var best []vecmath.Scored
 	var err error
-	if sp.g != nil && !qc.exact && q.Filter.IsZero() && sp.len() >= s.cfg.hnsw.threshold {
-		best, err = s.searchGraph(ctx, sp, vec, q.TopK, cmp.Or(qc.efSearch, s.cfg.hnsw.efSearch))
+	if s.plan(sp, q.Filter, qc) == planGraph {
+		best, err = s.searchGraph(ctx, sp, vec, q.TopK, cmp.Or(qc.efSearch, s.cfg.hnsw.efSearch), q.Filter)
+		if err == nil && len(best) < min(q.TopK, sp.len()) && !q.Filter.IsZero() {
+			// The graph found fewer matches than asked for: there may
+			// be more, and the scan finds them all.
+			best, err = s.search(ctx, sp, vec, q.TopK, q.Filter)
+		}
 	} else {
 		best, err = s.search(ctx, sp, vec, q.TopK, q.Filter)
 	}
@@ -82,8 +87,8 @@ func (s *Store) query(ctx context.Context, q index.Query, qc queryConfig) ([]ind
 // search scores every record of sp against q (normalised under Cosine) and
 // returns the k best that f matches. The caller holds the read lock.
 func (s *Store) search(ctx context.Context, sp *space, q []float32, k int, f index.Filter) ([]vecmath.Scored, error) {
-	n := sp.len()
-	k = min(k, n)
+	n := sp.slotCount()
+	k = min(k, sp.len())
 	workers := 1
 	if n >= s.cfg.parallelRows {
 		workers = min(s.cfg.workers, n)
@@ -151,6 +156,9 @@ func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.
 			if full && score < threshold || score != score {
 				continue
 			}
+			if sp.ids[start+i] == "" { // a graph's tombstone
+				continue
+			}
 			if filtered && !f.Match(sp.meta[start+i]) {
 				continue
 			}
@@ -159,4 +167,51 @@ func (s *Store) scoreRange(ctx context.Context, sp *space, q []float32, f index.
 		}
 	}
 	return nil
+}
+
+// A query plan: how [Store.Query] answers a query.
+type plan int
+
+const (
+	planScan  plan = iota // score every record
+	planGraph             // walk the namespace's graph
+)
+
+// graphSelectivity is the smallest share of records a filter may match for
+// a filtered query to walk the graph, keeping the matches it passes: below
+// it the walk would pass through too many non-matching nodes to be faster
+// than scanning (measured in BenchmarkFilteredQuery), and the scan is exact.
+const graphSelectivity = 0.05
+
+// selectivitySample is how many records (evenly spaced slots) estimate the
+// share a filter matches.
+const selectivitySample = 512
+
+// plan picks how to answer a query of sp with filter f: the graph when sp
+// has one and is at the threshold, the query does not ask for an exact
+// scan, and f is empty or matches at least graphSelectivity of a sample of
+// the records; the scan otherwise.
+func (s *Store) plan(sp *space, f index.Filter, qc queryConfig) plan {
+	if sp.g == nil || qc.exact || sp.len() < s.cfg.hnsw.threshold {
+		return planScan
+	}
+	if f.IsZero() {
+		return planGraph
+	}
+	n := sp.slotCount()
+	step := max(n/selectivitySample, 1)
+	seen, matched := 0, 0
+	for i := 0; i < n; i += step {
+		if sp.ids[i] == "" {
+			continue
+		}
+		seen++
+		if f.Match(sp.meta[i]) {
+			matched++
+		}
+	}
+	if seen == 0 || float64(matched) < graphSelectivity*float64(seen) {
+		return planScan
+	}
+	return planGraph
 }

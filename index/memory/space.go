@@ -9,12 +9,14 @@ import (
 	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
-// space is one namespace: its records in slots 0..n-1, vectors contiguous in
-// one slab so that a query streams through memory. Deleting a record moves
-// the last one into its slot.
+// space is one namespace: its records in slots, vectors contiguous in one
+// slab so that a query streams through memory. Without a graph, deleting a
+// record moves the last one into its slot; under a graph (see hnsw.go) it
+// leaves a tombstone: the slot keeps its vector, its ID becomes "" and its
+// metadata nil, and every scan skips it.
 type space struct {
 	dim   int
-	ids   []string         // slot → ID
+	ids   []string         // slot → ID, "" for a tombstone
 	vecs  []float32        // slot i is vecs[i*dim : (i+1)*dim], as upserted
 	inv   []float32        // slot → 1/‖v‖, under Cosine only
 	meta  []index.Metadata // slot → metadata, as normalised on upsert
@@ -22,7 +24,11 @@ type space struct {
 	g     *hnsw            // the graph of [WithHNSW], or nil
 }
 
-func (sp *space) len() int { return len(sp.ids) }
+// len returns the number of records.
+func (sp *space) len() int { return len(sp.slots) }
+
+// slotCount returns the number of slots, tombstones included.
+func (sp *space) slotCount() int { return len(sp.ids) }
 
 func (sp *space) vector(i int) []float32 {
 	return sp.vecs[i*sp.dim : (i+1)*sp.dim : (i+1)*sp.dim]
@@ -36,15 +42,21 @@ func (sp *space) record(i int) index.Record {
 // put stores r (whose vector has length sp.dim) in its slot, or in a new
 // one. inv is its inverse norm under Cosine and ignored otherwise. put keeps
 // r's vector and metadata slices only by copy and by reference respectively:
-// the metadata must not be shared with the caller.
+// the metadata must not be shared with the caller. Under a graph a record
+// whose vector changes becomes a tombstone and r takes a new slot, which
+// the caller then links into the graph.
 func (sp *space) put(r index.Record, inv float32) {
 	if i, ok := sp.slots[r.ID]; ok {
-		copy(sp.vector(i), r.Vector)
-		sp.meta[i] = r.Metadata
-		if sp.inv != nil {
-			sp.inv[i] = inv
+		if sp.g != nil && !slices.Equal(sp.vector(i), r.Vector) {
+			sp.remove(r.ID)
+		} else {
+			copy(sp.vector(i), r.Vector)
+			sp.meta[i] = r.Metadata
+			if sp.inv != nil {
+				sp.inv[i] = inv
+			}
+			return
 		}
-		return
 	}
 	sp.slots[r.ID] = len(sp.ids)
 	sp.ids = append(sp.ids, r.ID)
@@ -61,6 +73,11 @@ func (sp *space) remove(id string) bool {
 	if !ok {
 		return false
 	}
+	delete(sp.slots, id)
+	if sp.g != nil {
+		sp.ids[i], sp.meta[i] = "", nil
+		return true
+	}
 	last := len(sp.ids) - 1
 	if i != last {
 		copy(sp.vector(i), sp.vector(last))
@@ -71,7 +88,6 @@ func (sp *space) remove(id string) bool {
 		}
 		sp.slots[sp.ids[i]] = i
 	}
-	delete(sp.slots, id)
 	sp.ids[last] = ""
 	sp.meta[last] = nil
 	sp.ids = sp.ids[:last]
@@ -84,6 +100,34 @@ func (sp *space) remove(id string) bool {
 		sp.shrink()
 	}
 	return true
+}
+
+// dropTombstones moves the records down over the tombstones, in order, and
+// forgets the graph (whose nodes were the old slots).
+func (sp *space) dropTombstones() {
+	sp.g = nil
+	j := 0
+	for i, id := range sp.ids {
+		if id == "" {
+			continue
+		}
+		if i != j {
+			copy(sp.vector(j), sp.vector(i))
+			sp.ids[j], sp.meta[j] = id, sp.meta[i]
+			if sp.inv != nil {
+				sp.inv[j] = sp.inv[i]
+			}
+			sp.slots[id] = j
+		}
+		j++
+	}
+	clear(sp.ids[j:])
+	clear(sp.meta[j:])
+	sp.ids, sp.meta, sp.vecs = sp.ids[:j], sp.meta[:j], sp.vecs[:j*sp.dim]
+	if sp.inv != nil {
+		sp.inv = sp.inv[:j]
+	}
+	sp.shrink()
 }
 
 // shrink gives back the memory of a namespace that lost most of its records.
@@ -103,6 +147,9 @@ type state struct {
 	dim    int // store-wide dimension, 0 for none
 	spaces map[string]*space
 	ann    *hnswParams // [WithHNSW], or nil
+	// deferIndex holds off building graphs while a snapshot loads (its
+	// graphs come after the records).
+	deferIndex bool
 }
 
 func newState(metric index.Metric, dim int) *state {
@@ -168,22 +215,31 @@ func (st *state) upsert(ns string, recs []index.Record, inv []float32) {
 		}
 		st.spaces[ns] = sp
 	}
-	var buf []float32
-	if sp.g != nil {
-		buf = make([]float32, sp.dim)
-	}
 	for i, r := range recs {
 		var x float32
 		if inv != nil {
 			x = inv[i]
 		}
 		sp.put(r, x)
-		if sp.g != nil {
-			sp.g.add(r.ID, sp.graphVector(sp.slots[r.ID], buf))
-		}
 	}
-	if sp.g == nil && st.ann.on() && sp.len() >= st.ann.threshold {
-		sp.g = buildHNSW(*st.ann, st.metric, sp)
+	st.index(sp)
+}
+
+// index brings sp's graph up to date: new slots are linked in (on several
+// goroutines for a bulk load); a namespace that reaches the threshold gets
+// its graph; one mostly made of tombstones is compacted and built again.
+func (st *state) index(sp *space) {
+	switch {
+	case !st.ann.on() || st.deferIndex:
+	case sp.g != nil && 2*(sp.slotCount()-sp.len()) > sp.slotCount():
+		sp.dropTombstones()
+		fallthrough
+	case sp.g == nil:
+		if sp.len() >= st.ann.threshold {
+			sp.g = buildHNSW(*st.ann, st.metric, sp)
+		}
+	default:
+		sp.g.extend()
 	}
 }
 
@@ -194,25 +250,17 @@ func (st *state) remove(ns string, ids []string) int {
 	if sp == nil {
 		return 0
 	}
-	n, stale := 0, false
+	n := 0
 	for _, id := range ids {
 		if sp.remove(id) {
 			n++
-			if sp.g != nil && sp.g.remove(id) {
-				stale = true
-			}
 		}
 	}
 	if sp.len() == 0 {
 		delete(st.spaces, ns)
 		return n
 	}
-	if stale { // mostly tombstones: build again, or scan exactly from now on
-		sp.g = nil
-		if sp.len() >= st.ann.threshold {
-			sp.g = buildHNSW(*st.ann, st.metric, sp)
-		}
-	}
+	st.index(sp)
 	return n
 }
 
