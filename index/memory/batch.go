@@ -1,0 +1,465 @@
+package memory
+
+// Batched exact search: the queries of one call that scan the same
+// namespace are scored together, block of queries by block of rows, each
+// block one matrix product (vecmath.Sgemm, an AVX2/FMA kernel on amd64), as
+// BLAS-backed libraries (faiss's IndexFlat) do for bulk kNN.
+//
+// A product sums each score in another order than the one-row kernels of
+// Store.scoreRange, and Euclidean scores come from ‖q‖²+‖x‖²−2q·x, so its
+// scores are only close to Query's. They pick, for each query, a few more
+// candidates than it asks for (k + max(16, k)); the candidates are scored
+// again by scoreRange's formula and the best k kept, with ties ranked by ID.
+// That is Query's answer whenever no record outside the candidates can reach
+// the k-th score: each query checks it against a rigorous bound on the
+// rounding error of both computations (batchSlack), and a query that fails
+// the check, rare outside exact ties at the k-th score, is scanned again
+// alone. So QueryBatch returns, bit for bit, what QueryWith returns.
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/index/driver"
+	"github.com/shoalhq/shoal/internal/vecmath"
+)
+
+const (
+	// batchQueries is the most queries in one block (columns of one
+	// product). Rows are packed once per block of queries, so larger blocks
+	// spend less on packing; the block's queries (transposed, 4·dim bytes
+	// each) must stay in cache.
+	batchQueries = 512
+	// batchRows is how many rows one product scores (and how often ctx is
+	// checked): its scores (batchRows × the block of queries) stay in L2.
+	batchRows = 256
+	// batchChunk is how many rows one task of a worker covers.
+	batchChunk = 16 * batchRows
+	// batchMin is the fewest exact queries of a namespace scored together;
+	// fewer are answered one by one, as the products' setup (the rows'
+	// norms, one pass over the namespace) would cost more than it saves.
+	batchMin = 4
+)
+
+// QueryBatch answers many queries in one call: out[i] is what
+// [Store.QueryWith](ctx, qs[i], opts...) returns (the same matches, scores
+// and order), but the exact scans of queries of the same namespace are
+// computed together, as blocks of one matrix product, which is several
+// times faster per query than scanning for each in turn. Queries that
+// [WithHNSW]'s graph answers walk it, several at once. The work is shared by
+// [WithParallelism] goroutines.
+//
+// Every query is checked first, as Query checks it; a bad one fails the call
+// with an error naming its position ("query 3: …") and wrapping the same
+// sentinel error. An empty qs gives an empty result. The call holds the
+// store's read lock throughout, so writes wait for it to end.
+func (s *Store) QueryBatch(ctx context.Context, qs []index.Query, opts ...QueryOption) ([][]index.Match, error) {
+	qc, err := buildQueryConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := s.queryBatch(ctx, qs, qc)
+	return out, err
+}
+
+// batchStats says how queryBatch answered its queries (for tests).
+type batchStats struct {
+	batched int // exact queries scored by the products
+	rescans int // of those, scanned again alone as the bound did not settle them
+}
+
+func (s *Store) queryBatch(ctx context.Context, qs []index.Query, qc queryConfig) ([][]index.Match, batchStats, error) {
+	var stats batchStats
+	// The checks of begin that do not depend on a query; "" is a valid
+	// namespace.
+	if err := s.begin(ctx, ""); err != nil {
+		return nil, stats, err
+	}
+	for i, q := range qs {
+		if err := driver.ValidateNamespace(q.Namespace); err != nil {
+			return nil, stats, fmt.Errorf("query %d: %w", i, err)
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, stats, index.ErrClosed
+	}
+	vecs := make([][]float32, len(qs))
+	for i, q := range qs {
+		if err := driver.ValidateQuery(q, s.st.dimFor(q.Namespace)); err != nil {
+			return nil, stats, fmt.Errorf("query %d: %w", i, err)
+		}
+		vecs[i] = q.Vector
+		if s.cfg.metric == index.Cosine {
+			inv, err := inverseNorm(q.Vector)
+			if err != nil {
+				return nil, stats, fmt.Errorf("query %d: query vector: %w", i, err)
+			}
+			v := slices.Clone(q.Vector)
+			for j := range v {
+				v[j] *= inv
+			}
+			vecs[i] = v
+		}
+	}
+
+	// Exact scans go to the products, grouped by namespace; the rest
+	// (graph walks, and namespaces with few queries) are answered one by
+	// one, as Query answers them.
+	best := make([][]vecmath.Scored, len(qs))
+	groups := make(map[*space][]int)
+	var order []*space // the groups in the order of their first query
+	var single []int
+	for i, q := range qs {
+		sp := s.st.spaces[q.Namespace]
+		switch {
+		case sp == nil:
+		case s.plan(sp, q.Filter, qc) == planGraph:
+			single = append(single, i)
+		default:
+			if groups[sp] == nil {
+				order = append(order, sp)
+			}
+			groups[sp] = append(groups[sp], i)
+		}
+	}
+	for _, sp := range order {
+		if len(groups[sp]) < batchMin {
+			single = append(single, groups[sp]...)
+			delete(groups, sp)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.workers)
+	for _, i := range single {
+		sp := s.st.spaces[qs[i].Namespace]
+		g.Go(func() error {
+			var err error
+			best[i], err = s.answer(gctx, sp, vecs[i], qs[i], qc)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, stats, err
+	}
+	for _, sp := range order {
+		idx := groups[sp]
+		if idx == nil {
+			continue
+		}
+		res, rescan, err := s.searchBatch(ctx, sp, idx, vecs, qs)
+		if err != nil {
+			return nil, stats, err
+		}
+		stats.batched += len(idx)
+		stats.rescans += len(rescan)
+		for j, i := range idx {
+			best[i] = res[j]
+		}
+		for _, i := range rescan {
+			if best[i], err = s.search(ctx, sp, vecs[i], qs[i].TopK, qs[i].Filter); err != nil {
+				return nil, stats, err
+			}
+		}
+	}
+
+	out := make([][]index.Match, len(qs))
+	for i, q := range qs {
+		sp := s.st.spaces[q.Namespace]
+		out[i] = make([]index.Match, len(best[i]))
+		for j, b := range best[i] {
+			m := index.Match{ID: sp.ids[b.Index], Score: b.Score, Metadata: sp.meta[b.Index].Clone()}
+			if q.IncludeVectors {
+				m.Vector = slices.Clone(sp.vector(b.Index))
+			}
+			out[i][j] = m
+		}
+	}
+	return out, stats, nil
+}
+
+// answer is what Query does with a checked query whose vector (normalised
+// under Cosine) is vec, on its namespace sp. The caller holds the read lock.
+func (s *Store) answer(ctx context.Context, sp *space, vec []float32, q index.Query, qc queryConfig) ([]vecmath.Scored, error) {
+	if s.plan(sp, q.Filter, qc) != planGraph {
+		return s.search(ctx, sp, vec, q.TopK, q.Filter)
+	}
+	best, err := s.searchGraph(ctx, sp, vec, q.TopK, cmp.Or(qc.efSearch, s.cfg.hnsw.efSearch), q.Filter)
+	if err == nil && len(best) < min(q.TopK, sp.len()) && !q.Filter.IsZero() {
+		return s.search(ctx, sp, vec, q.TopK, q.Filter)
+	}
+	return best, err
+}
+
+// exactScore is slot i's score against q as Store.scoreRange computes it.
+func (s *Store) exactScore(sp *space, q []float32, i int) float32 {
+	var out [1]float32
+	row := sp.vector(i)
+	switch s.cfg.metric {
+	case index.Cosine:
+		vecmath.DotRows(q, row, out[:])
+		return min(max(out[0]*sp.inv[i], -1), 1)
+	case index.DotProduct:
+		vecmath.DotRows(q, row, out[:])
+		return out[0]
+	default:
+		vecmath.SquaredL2Rows(q, row, out[:])
+		return -out[0]
+	}
+}
+
+// batchSlack returns a bound on |approximate − exact| for every score of
+// the query q (normalised under Cosine) in a namespace of dimension d whose
+// largest vector norm is xmax: the approximate score is the product's (see
+// searchBatch; under Euclidean shifted by ‖q‖², which the caller
+// subtracts), the exact one scoreRange's.
+//
+// With u = 2⁻²⁴ and γ(m) = m·u/(1−m·u), a float32 sum of d products in any
+// order (fused or not) is within γ(d)·Σ|qᵢxᵢ| ≤ γ(d)·‖q‖‖x‖ of the true dot
+// product, and so is the one-row kernel's (γ(d/8+3) in fact). Adding up
+// both errors and the roundings of the few operations after the sums:
+//
+//   - DotProduct: ≤ 2·γ(d+8)·‖q‖·xmax;
+//   - Cosine: the same with ‖x‖·inv ≤ 1+u in place of xmax: ≤ 2.1·γ(d+8)·‖q‖;
+//   - Euclidean: 2q·x − ‖x‖² (with ‖x‖² by the one-row kernel) against
+//     −‖q−x‖²: ≤ 2.2·γ(d+8)·(‖q‖+xmax)².
+//
+// The bound returned is twice that (4·γ(d+8)·S), which also covers the
+// float64 arithmetic of the check. Records' norms are at most
+// driver.MaxVectorNorm, so no score overflows.
+func (s *Store) batchSlack(q []float32, d int, xmax float64) float64 {
+	const u = 1.0 / (1 << 24)
+	m := float64(d + 8)
+	gamma := m * u / (1 - m*u)
+	qn := vecmath.Norm(q)
+	var scale float64
+	switch s.cfg.metric {
+	case index.Cosine:
+		scale = qn * (1 + 1e-6)
+	case index.DotProduct:
+		scale = qn * xmax
+	default:
+		scale = (qn + xmax) * (qn + xmax)
+	}
+	return 4 * gamma * scale
+}
+
+// searchBatch answers the exact queries idx of qs (vectors vecs, normalised
+// under Cosine) on sp: res[j] is qs[idx[j]]'s answer, unless idx[j] is in
+// rescan, the queries the error bound did not settle, which the caller
+// scans again alone. The caller holds the read lock.
+//
+// Queries are split into blocks of at most batchQueries and rows into
+// chunks of batchChunk; the workers take (block, chunk) tasks in turn, each
+// keeping its own candidates per query, merged at the end.
+func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]float32, qs []index.Query) (res [][]vecmath.Scored, rescan []int, err error) {
+	n, d, nq := sp.slotCount(), sp.dim, len(idx)
+	metric := s.cfg.metric
+
+	// The rows' squared norms (Euclidean) and the largest norm (for the
+	// bound), by the one-row kernel.
+	var sq []float32
+	if metric == index.Euclidean {
+		sq = make([]float32, n)
+	}
+	xmax := 1.0
+	if metric != index.Cosine {
+		xmax = 0
+		parts := make([]float32, s.cfg.workers)
+		g, gctx := errgroup.WithContext(ctx)
+		for w := range parts {
+			lo, hi := n*w/len(parts), n*(w+1)/len(parts)
+			g.Go(func() error {
+				var out [1]float32
+				for i := lo; i < hi; i++ {
+					if (i-lo)%batchChunk == 0 {
+						if err := gctx.Err(); err != nil {
+							return err
+						}
+					}
+					row := sp.vector(i)
+					vecmath.DotRows(row, row, out[:])
+					if sq != nil {
+						sq[i] = out[0]
+					}
+					parts[w] = max(parts[w], out[0])
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, nil, err
+		}
+		// The kernel's ‖x‖² is within a relative 1e-4 of the true one.
+		xmax = math.Sqrt(float64(slices.Max(parts)) * (1 + 1e-4))
+	}
+
+	// Per query: how many candidates, and the blocks of queries, each
+	// transposed (dim × width, zero-padded to a multiple of 16 columns,
+	// the kernel's tile) for the product to read in place.
+	kc := make([]int, nq)
+	for j, i := range idx {
+		k := min(qs[i].TopK, sp.len())
+		kc[j] = min(k+max(16, k), n)
+	}
+	nb := (nq + batchQueries - 1) / batchQueries
+	type block struct {
+		lo, hi, width int
+		qt            []float32
+	}
+	blocks := make([]block, nb)
+	for b := range blocks {
+		lo, hi := nq*b/nb, nq*(b+1)/nb
+		width := (hi - lo + 15) &^ 15
+		qt := make([]float32, d*width)
+		for j := lo; j < hi; j++ {
+			for p, x := range vecs[idx[j]] {
+				qt[p*width+j-lo] = x
+			}
+		}
+		blocks[b] = block{lo, hi, width, qt}
+	}
+	chunks := (n + batchChunk - 1) / batchChunk
+	tasks := nb * chunks
+	workers := min(s.cfg.workers, tasks)
+
+	// Each worker's candidates per query (nil until it first sees it),
+	// their worst scores and whether full, and a NaN flag per query.
+	type cands struct {
+		top  []*vecmath.TopK
+		thr  []float32
+		full []bool
+	}
+	perWorker := make([]cands, workers)
+	nan := make([]atomic.Bool, nq)
+	var next atomic.Int64
+	g, gctx := errgroup.WithContext(ctx)
+	for w := range perWorker {
+		c := cands{top: make([]*vecmath.TopK, nq), thr: make([]float32, nq), full: make([]bool, nq)}
+		perWorker[w] = c
+		g.Go(func() error {
+			var scores []float32
+			for {
+				t := int(next.Add(1) - 1)
+				if t >= tasks {
+					return nil
+				}
+				bl := blocks[t%nb]
+				if scores == nil || len(scores) < batchRows*bl.width {
+					scores = make([]float32, batchRows*bl.width)
+				}
+				for j := bl.lo; j < bl.hi; j++ {
+					if c.top[j] == nil {
+						c.top[j] = vecmath.NewTopK(kc[j], nil)
+					}
+				}
+				lo, hi := t/nb*batchChunk, min((t/nb+1)*batchChunk, n)
+				for start := lo; start < hi; start += batchRows {
+					if err := gctx.Err(); err != nil {
+						return err
+					}
+					m := min(batchRows, hi-start)
+					// scores[r][j] = row start+r · query lo+j
+					vecmath.Sgemm(false, false, m, bl.width, d, sp.vecs[start*d:(start+m)*d], d, bl.qt, bl.width, true, scores, bl.width)
+					for r := range m {
+						slot := start + r
+						row := scores[r*bl.width : r*bl.width+bl.hi-bl.lo]
+						var scale, shift float32 = 1, 0
+						switch metric {
+						case index.Cosine:
+							scale = sp.inv[slot]
+						case index.Euclidean:
+							scale, shift = 2, sq[slot]
+						}
+						for jj, x := range row {
+							a := x*scale - shift
+							j := bl.lo + jj
+							if c.full[j] && a < c.thr[j] {
+								continue
+							}
+							if a != a {
+								nan[j].Store(true)
+								continue
+							}
+							if sp.ids[slot] == "" { // a graph's tombstone
+								continue
+							}
+							if f := qs[idx[j]].Filter; !f.IsZero() && !f.Match(sp.meta[slot]) {
+								continue
+							}
+							c.top[j].Push(slot, a)
+							c.thr[j], c.full[j] = c.top[j].Threshold()
+						}
+					}
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+
+	// Merge each query's candidates, score them exactly, keep the best k
+	// and check that no record left out can reach the k-th.
+	res = make([][]vecmath.Scored, nq)
+	byID := func(a, b int) bool { return sp.ids[a] < sp.ids[b] }
+	var mu sync.Mutex
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(s.cfg.workers)
+	for j, i := range idx {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			all := vecmath.NewTopK(kc[j], nil)
+			for _, c := range perWorker {
+				if c.top[j] != nil {
+					all.Merge(c.top[j])
+				}
+			}
+			k := min(qs[i].TopK, sp.len())
+			top := vecmath.NewTopK(k, byID)
+			vec := vecs[i]
+			for _, c := range all.Sorted() {
+				if e := s.exactScore(sp, vec, c.Index); e == e {
+					top.Push(c.Index, e)
+				}
+			}
+			res[j] = top.Sorted()
+			worst, full := all.Threshold()
+			settled := !nan[j].Load()
+			if settled && full {
+				kth := math.Inf(-1)
+				if len(res[j]) == k {
+					kth = float64(res[j][k-1].Score)
+				}
+				bound := float64(worst)
+				if metric == index.Euclidean {
+					qn := vecmath.Norm(vec)
+					bound -= qn * qn
+				}
+				settled = bound+s.batchSlack(vec, d, xmax) < kth
+			}
+			if !settled {
+				mu.Lock()
+				rescan = append(rescan, i)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	slices.Sort(rescan)
+	return res, rescan, nil
+}
