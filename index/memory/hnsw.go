@@ -36,7 +36,8 @@ import (
 // hnswParams are the settings of [WithHNSW]; the zero value is off.
 type hnswParams struct {
 	m, efConstruction, efSearch, threshold int
-	workers                                int // goroutines of a bulk insert
+	workers                                int  // goroutines of a bulk insert
+	int8                                   bool // [WithHNSWInt8]
 }
 
 func (p *hnswParams) on() bool { return p != nil && p.m > 0 }
@@ -86,6 +87,8 @@ type hnsw struct {
 	building bool
 	gmu      sync.Mutex // entry and top, while building
 	locks    *[lockStripes]sync.Mutex
+
+	sq *scalarQuantizer // with [WithHNSWInt8]: what searches score with
 }
 
 func newHNSW(p hnswParams, metric index.Metric, sp *space) *hnsw {
@@ -102,6 +105,9 @@ func newHNSW(p hnswParams, metric index.Metric, sp *space) *hnsw {
 // buildHNSW returns the graph of every slot of sp (which has no tombstones).
 func buildHNSW(p hnswParams, metric index.Metric, sp *space) *hnsw {
 	g := newHNSW(p, metric, sp)
+	if p.int8 {
+		g.sq = trainQuantizer(g)
+	}
 	g.extend()
 	return g
 }
@@ -111,9 +117,36 @@ func (g *hnsw) nodes() int { return len(g.levels) }
 // dead reports whether node n is a tombstone.
 func (g *hnsw) dead(n int32) bool { return g.sp.ids[n] == "" }
 
-// score compares q (normalised under Cosine) with node n: cosine, dot
-// product or negated squared Euclidean distance, as exact search scores.
-func (g *hnsw) score(q []float32, n int32) float32 {
+// gquery is a vector searched for in a graph, normalised under Cosine, with
+// what scoring it against int8 codes needs.
+type gquery struct {
+	v     []float32
+	qs    []float32 // v_j·scale_j
+	base  float32   // Σ v_j·lo_j
+	norm2 float32   // ‖v‖²
+}
+
+// prepare makes v (normalised under Cosine) the query p searches for.
+func (g *hnsw) prepare(v []float32, p *gquery) *gquery {
+	p.v = v
+	if g.sq != nil {
+		g.sq.prepare(p)
+	}
+	return p
+}
+
+// score compares q with node n: cosine, dot product or negated squared
+// Euclidean distance, from the int8 codes with [WithHNSWInt8] and otherwise
+// as exact search scores.
+func (g *hnsw) score(p *gquery, n int32) float32 {
+	if g.sq != nil {
+		return g.sq.score(p, n, g.metric)
+	}
+	return g.exact(p.v, n)
+}
+
+// exact scores q against node n's float32 vector.
+func (g *hnsw) exact(q []float32, n int32) float32 {
 	i := int(n) * g.dim
 	row := g.sp.vecs[i : i+g.dim : i+g.dim]
 	switch g.metric {
@@ -194,6 +227,12 @@ func (g *hnsw) extend() {
 	}
 	g.links0 = slices.Grow(g.links0, (hi-lo)*g.stride0)[:hi*g.stride0]
 	clear(g.links0[lo*g.stride0:])
+	if g.sq != nil {
+		buf := make([]float32, g.dim)
+		for n := lo; n < hi; n++ {
+			g.sq.add(g.query(int32(n), buf))
+		}
+	}
 	for range hi - lo {
 		level := min(int(-math.Log(1-g.rng.Float64())*g.mL), math.MaxUint8)
 		g.levels = append(g.levels, uint8(level))
@@ -256,11 +295,13 @@ type worker struct {
 	res     candHeap // worst on top
 	nbuf    []int32
 	qbuf    []float32
+	q       gquery
 	ep      []cand
 }
 
 func newWorker(g *hnsw) *worker {
 	w := &worker{qbuf: make([]float32, g.dim)}
+	w.q.qs = make([]float32, g.dim)
 	w.cands.max = true
 	return w
 }
@@ -270,7 +311,7 @@ var workerPool sync.Pool
 // insert links node n into the graph.
 func (g *hnsw) insert(n int32, w *worker) {
 	level := int(g.levels[n])
-	q := g.query(n, w.qbuf)
+	q := g.prepare(g.query(n, w.qbuf), &w.q)
 	w.visited.grow(g.nodes())
 	if g.building {
 		g.gmu.Lock()
@@ -298,6 +339,12 @@ func (g *hnsw) insert(n int32, w *worker) {
 		found := g.searchLayer(q, ep, g.p.efConstruction, l, w, nil)
 		// A parallel insert may have linked n already: never to itself.
 		found = slices.DeleteFunc(found, func(c cand) bool { return c.node == n })
+		if g.sq != nil { // the heuristic compares exact scores
+			for i := range found {
+				found[i].score = g.exact(q.v, found[i].node)
+			}
+			sortCands(found)
+		}
 		nbs := g.selectNeighbours(found, g.p.m)
 		if g.building {
 			mu := g.lock(n)
@@ -350,7 +397,7 @@ func (g *hnsw) link(nb, n int32, l int) {
 
 // pair scores nodes a and b against each other.
 func (g *hnsw) pair(a, b int32) float32 {
-	s := g.score(g.sp.vector(int(a)), b)
+	s := g.exact(g.sp.vector(int(a)), b)
 	if g.metric == index.Cosine {
 		s *= g.sp.inv[a]
 	}
@@ -384,7 +431,7 @@ func (g *hnsw) selectNeighbours(cs []cand, m int) []int32 {
 // keeping the ef best nodes that accept takes (all when nil), returned best
 // first; nodes it does not take are passed through. The result is w's and
 // valid until w's next search.
-func (g *hnsw) searchLayer(q []float32, ep []cand, ef, l int, w *worker, accept func(int32) bool) []cand {
+func (g *hnsw) searchLayer(q *gquery, ep []cand, ef, l int, w *worker, accept func(int32) bool) []cand {
 	w.visited.clear()
 	cands, res := &w.cands, &w.res
 	cands.s, res.s = cands.s[:0], res.s[:0]
@@ -434,7 +481,7 @@ func (g *hnsw) searchLayer(q []float32, ep []cand, ef, l int, w *worker, accept 
 
 // search returns up to ef nodes near q (normalised under Cosine) that accept
 // takes (live ones when accept is nil).
-func (g *hnsw) search(ctx context.Context, q []float32, ef int, accept func(int32) bool) ([]cand, error) {
+func (g *hnsw) search(ctx context.Context, v []float32, ef int, accept func(int32) bool) ([]cand, error) {
 	if g.entry < 0 {
 		return nil, nil
 	}
@@ -443,6 +490,7 @@ func (g *hnsw) search(ctx context.Context, q []float32, ef int, accept func(int3
 		w = newWorker(g)
 	}
 	defer workerPool.Put(w)
+	q := g.prepare(v, &w.q)
 	w.visited.grow(g.nodes())
 	ep := append(w.ep[:0], cand{g.entry, g.score(q, g.entry)})
 	for l := g.top; l > 0; l-- {

@@ -7,6 +7,7 @@ package memory
 //	graph body = version:uvarint first:uvarint head? count:uvarint node{count}
 //	head       = (first == 0 only) m:uvarint dim:uvarint slots:uvarint
 //	             entry:uvarint top:uvarint tombstones:uvarint tomb{tombstones}
+//	             quantizer:u8 (0 none; 1 int8, then lo:float32{dim} scale:float32{dim})
 //	tomb       = slot:uvarint float32{dim}   (slots strictly increasing)
 //	node       = level:u8 list{level+1}
 //	list       = count:uvarint neighbour:u32{count}
@@ -37,6 +38,7 @@ type graphHead struct {
 	m, dim, slots, entry, top int
 	tombs                     []int       // tombstone slots
 	tombVecs                  [][]float32 // their vectors
+	lo, scale                 []float32   // the int8 quantizer's ranges, or nil
 }
 
 // graphChunk is one decoded graph entry: nodes first… with their lists.
@@ -73,9 +75,13 @@ func appendGraphEntries(buf []byte, ns string, g *hnsw, flush func([]byte) ([]by
 			buf = binary.AppendUvarint(buf, uint64(len(tombs)))
 			for _, i := range tombs {
 				buf = binary.AppendUvarint(buf, uint64(i))
-				for _, x := range g.sp.vector(i) {
-					buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
-				}
+				buf = appendFloats(buf, g.sp.vector(i))
+			}
+			if g.sq == nil {
+				buf = append(buf, 0)
+			} else {
+				buf = append(buf, 1)
+				buf = appendFloats(appendFloats(buf, g.sq.lo), g.sq.scale)
 			}
 		}
 		// The node count goes before the nodes: find how many fit.
@@ -128,14 +134,21 @@ func (d *decoder) graphBody(e *entry) {
 				d.fail("tombstone slot %d out of order or past %d slots", i, h.slots)
 			}
 			prev = i
-			v := make([]float32, h.dim)
-			for j := range v {
-				p := d.bytes(4)
-				if p != nil {
-					v[j] = math.Float32frombits(binary.LittleEndian.Uint32(p))
+			v := d.floats(h.dim)
+			h.tombs, h.tombVecs = append(h.tombs, i), append(h.tombVecs, v)
+		}
+		switch d.byte() {
+		case 0:
+		case 1:
+			h.lo, h.scale = d.floats(h.dim), d.floats(h.dim)
+			for j, x := range h.scale {
+				if d.err == nil && (!(x > 0) || math.IsInf(float64(x), 0) || math.IsNaN(float64(h.lo[j])) || math.IsInf(float64(h.lo[j]), 0)) {
+					d.fail("quantizer range %d: lo %g, scale %g", j, h.lo[j], x)
 				}
 			}
-			h.tombs, h.tombVecs = append(h.tombs, i), append(h.tombVecs, v)
+		default:
+			d.off--
+			d.fail("unknown quantizer %d", d.b[d.off])
 		}
 		c.head = h
 	}
@@ -190,7 +203,7 @@ func (gl *graphLoader) apply(ns string, c *graphChunk) error {
 		if h.m < 2 || h.slots == 0 || h.entry >= h.slots {
 			return fmt.Errorf("graph of namespace %q: m %d, entry %d of %d nodes", ns, h.m, h.entry, h.slots)
 		}
-		if !gl.st.ann.on() || gl.st.ann.m != h.m {
+		if !gl.st.ann.on() || gl.st.ann.m != h.m || gl.st.ann.int8 != (h.lo != nil) {
 			gl.skip[ns] = true // built again, with the store's settings, at the end
 			return nil
 		}
@@ -198,6 +211,13 @@ func (gl *graphLoader) apply(ns string, c *graphChunk) error {
 			return fmt.Errorf("graph of namespace %q: %w", ns, err)
 		}
 		g := newHNSW(*gl.st.ann, gl.st.metric, sp)
+		if h.lo != nil {
+			g.sq = &scalarQuantizer{dim: h.dim, lo: h.lo, scale: h.scale}
+			buf := make([]float32, h.dim)
+			for n := range h.slots {
+				g.sq.add(g.query(int32(n), buf))
+			}
+		}
 		g.links0 = make([]int32, h.slots*g.stride0)
 		g.levels = make([]uint8, 0, h.slots)
 		g.upper = make([][]int32, 0, h.slots)
@@ -312,4 +332,24 @@ func (sp *space) insertTombstones(metric index.Metric, tombs []int, vecs [][]flo
 	}
 	sp.ids, sp.meta, sp.vecs, sp.inv = ids, meta, out, inv
 	return nil
+}
+
+func appendFloats(b []byte, v []float32) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+// floats reads n float32s.
+func (d *decoder) floats(n int) []float32 {
+	p := d.bytes(4 * n)
+	if p == nil {
+		return nil
+	}
+	v := make([]float32, n)
+	for j := range v {
+		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*j:]))
+	}
+	return v
 }

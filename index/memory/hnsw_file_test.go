@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -31,8 +30,8 @@ func graphRecords(seed uint64, n, dim int, prefix string) []index.Record {
 	return recs
 }
 
-func graphOpts(metric index.Metric, m int) []Option {
-	return []Option{WithMetric(metric), WithHNSW(m, 64, 64), WithHNSWThreshold(0), WithParallelism(2)}
+func graphOpts(metric index.Metric, m int, more ...Option) []Option {
+	return append([]Option{WithMetric(metric), WithHNSW(m, 64, 64), WithHNSWThreshold(0), WithParallelism(2)}, more...)
 }
 
 // graphOf returns the graph of ns, flattened for comparison.
@@ -51,11 +50,20 @@ func graphOf(t *testing.T, s *Store, ns string) (links0 []int32, upper [][]int32
 // included), so that Open reads it rather than building it again, and the
 // log replays on top.
 func TestGraphSavedInSnapshot(t *testing.T) {
-	for _, metric := range []index.Metric{index.Cosine, index.Euclidean, index.DotProduct} {
-		t.Run(metric.String(), func(t *testing.T) {
+	for _, c := range []struct {
+		metric index.Metric
+		int8   bool
+	}{{index.Cosine, false}, {index.Euclidean, false}, {index.DotProduct, false}, {index.Cosine, true}, {index.Euclidean, true}} {
+		metric := c.metric
+		var more []Option
+		name := metric.String()
+		if c.int8 {
+			more, name = []Option{WithHNSWInt8()}, name+" int8"
+		}
+		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dir := t.TempDir()
-			s, err := Open(ctx, dir, graphOpts(metric, 8)...)
+			s, err := Open(ctx, dir, graphOpts(metric, 8, more...)...)
 			require.NoError(t, err)
 			recs := graphRecords(1, 1500, 12, "r")
 			require.NoError(t, s.Upsert(ctx, "a", recs))
@@ -74,8 +82,13 @@ func TestGraphSavedInSnapshot(t *testing.T) {
 			}
 			require.NoError(t, s.Close())
 
-			s, err = Open(ctx, dir, graphOpts(metric, 8)...)
+			s, err = Open(ctx, dir, graphOpts(metric, 8, more...)...)
 			require.NoError(t, err)
+			if c.int8 {
+				s.mu.RLock()
+				assert.NotNil(t, s.st.spaces["a"].g.sq, "the quantizer is read back")
+				s.mu.RUnlock()
+			}
 			l0b, upb, lvb, idsb, entryb := graphOf(t, s, "a")
 			assert.True(t, slices.Equal(l0, l0b), "level-0 links differ")
 			assert.True(t, slices.EqualFunc(up, upb, slices.Equal), "upper links differ")
@@ -91,7 +104,7 @@ func TestGraphSavedInSnapshot(t *testing.T) {
 			require.NoError(t, s.Upsert(ctx, "a", graphRecords(5, 300, 12, "w")))
 			require.NoError(t, s.Delete(ctx, "a", []string{"w00007", "r00010"}))
 			require.NoError(t, s.Close())
-			s, err = Open(ctx, dir, graphOpts(metric, 8)...)
+			s, err = Open(ctx, dir, graphOpts(metric, 8, more...)...)
 			require.NoError(t, err)
 			defer s.Close()
 			n, err := s.Count(ctx, "a")
@@ -161,6 +174,13 @@ func TestGraphOtherSettings(t *testing.T) {
 	s, err = Open(ctx, dir, graphOpts(index.Euclidean, 12)...)
 	require.NoError(t, err)
 	check(s, 12)
+	require.NoError(t, s.Close())
+	s, err = Open(ctx, dir, graphOpts(index.Euclidean, 8, WithHNSWInt8())...)
+	require.NoError(t, err)
+	check(s, 8) // saved without int8 codes: built again with them
+	s.mu.RLock()
+	assert.NotNil(t, s.st.spaces["a"].g.sq)
+	s.mu.RUnlock()
 	require.NoError(t, s.Close())
 	s, err = Open(ctx, dir, WithMetric(index.Euclidean))
 	require.NoError(t, err)
@@ -235,6 +255,9 @@ func TestGraphSectionDamaged(t *testing.T) {
 		"wrong node count":  reencode(func(c *graphChunk) { c.head.slots = 601 }),
 		"missing nodes":     reencode(func(c *graphChunk) { c.nodes = c.nodes[:len(c.nodes)-1] }),
 		"upper link to low": reencode(func(c *graphChunk) { upperLinkToLevelZero(c) }),
+		"quantizer scale 0": reencode(func(c *graphChunk) {
+			c.head.lo, c.head.scale = make([]float32, c.head.dim), make([]float32, c.head.dim)
+		}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -277,9 +300,12 @@ func encodeChunkForTest(b []byte, c *graphChunk) []byte {
 		}
 		for i, slot := range h.tombs {
 			b = binary.AppendUvarint(b, uint64(slot))
-			for _, x := range h.tombVecs[i] {
-				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-			}
+			b = appendFloats(b, h.tombVecs[i])
+		}
+		if h.lo == nil {
+			b = append(b, 0)
+		} else {
+			b = appendFloats(appendFloats(append(b, 1), h.lo), h.scale)
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.nodes)))
