@@ -1,5 +1,6 @@
 // Package memory is Shoal's embedded [index.VectorStore]: exact nearest
-// neighbour search over vectors held in memory, either in memory only
+// neighbour search (and, with [WithHNSW], approximate search on a graph)
+// over vectors held in memory, either in memory only
 // ([New]) or persisted to a directory ([Open]) so that every acknowledged
 // write survives a crash. It needs no server and no cloud account, which
 // makes it the default store, the store of tests, and the storage behind
@@ -28,6 +29,41 @@
 // store keeps each vector as given (Fetch returns what was upserted) with its
 // precomputed inverse norm, and scores the normalised query against it.
 //
+// # Approximate search
+//
+// With [WithHNSW], a namespace of at least [WithHNSWThreshold] records also
+// has an HNSW graph (Malkov & Yashunin, arXiv:1603.09320), and an unfiltered
+// query walks it: a beam search of width efSearch ([WithEfSearch] per query)
+// from the top level down, visiting a few thousand records instead of all.
+// The graph is the store's own code (hnsw.go), not github.com/coder/hnsw:
+// node n is slot n of the namespace's slab, so the graph holds no copy of
+// the vectors, only its links, in flat arrays (2M neighbours a node at level
+// 0, M at the few upper levels); the walk scores with the scan's kernels.
+// A bulk Upsert links its records from [WithParallelism] goroutines, each
+// locking one node's list at a time. Under a graph a delete leaves a
+// tombstone (its slot keeps the vector, so walks pass through it, but it is
+// never returned); a record re-upserted with another vector is a tombstone
+// and a new node; once tombstones outnumber records the namespace is
+// compacted and its graph built again. The records a walk finds are scored
+// again by the scan's formula, so scores, and ties ranked by ID, are exact;
+// only which records are found is approximate. [Store.QueryWith] with
+// [WithExact] scans instead.
+//
+// A filtered query estimates the share of records its filter matches from
+// 512 evenly spaced records: from 5 % up it walks the graph, passing through
+// records the filter rejects and keeping the ones it matches; below, it
+// scans. If the walk finds fewer than TopK matches (matches it cannot reach),
+// the query scans, so a filter never silently returns fewer than TopK
+// matches when TopK exist.
+//
+// [WithHNSWInt8] makes the walk read one byte per dimension (scalar
+// quantisation, a range per dimension) instead of four; the candidates are
+// rescored on the float32 vectors, which stay in memory.
+//
+// [Store.QueryBatch] answers many queries in one call: the exact ones as a
+// blocked matrix product (one pass over the slab for a block of queries),
+// the graph ones in parallel.
+//
 // # Persistence
 //
 // A persistent store keeps two files in its directory, both versioned and
@@ -54,6 +90,15 @@
 //
 // Metadata is stored with a type tag per value, so an int64 comes back as an
 // int64 and a float64 as a float64 after a reload.
+//
+// A namespace's graph is saved in the snapshot after its records (see
+// hnsw_file.go): levels, links, tombstones with their vectors, and the int8
+// ranges, in checksummed entries of at most a few MiB; Open reads it back
+// instead of building it, checks it (node count, list lengths, neighbours in
+// range, the entry point's level: a damaged graph is a [*CorruptError],
+// never a wrong result), then replays the log on top, linking the logged
+// records in. A graph saved with another m, or with or without int8 codes
+// when the store is opened the other way, is built again.
 //
 // On Open, a final log entry cut short by a crash (its write never returned,
 // so it was never acknowledged) is dropped and cut from the file. Any other

@@ -196,23 +196,27 @@ func WithParallelThreshold(records int) Option {
 
 // WithHNSW turns on approximate search: each namespace of at least
 // [WithHNSWThreshold] records ([DefaultHNSWThreshold], 10,000) gets an HNSW
-// graph (hierarchical navigable small world), built as records are upserted,
-// and an unfiltered query walks it instead of scanning every record. m is
-// the number of neighbours per node (twice as many on the lowest level;
-// default [DefaultHNSWM], 16), efConstruction the beam width of inserts
-// (default [DefaultHNSWEfConstruction], 200) and efSearch that of queries
-// (default [DefaultHNSWEfSearch], 256; a query with a larger TopK uses TopK);
-// 0 means the default. Larger values find more of the true nearest records
-// at the cost of time.
+// graph (hierarchical navigable small world), built as records are upserted
+// (a bulk Upsert on [WithParallelism] goroutines), and a query walks it
+// instead of scanning every record. m is the number of neighbours per node
+// (twice as many on the lowest level; default [DefaultHNSWM], 16),
+// efConstruction the beam width of inserts (default
+// [DefaultHNSWEfConstruction], 200; raised to m when smaller) and efSearch
+// that of queries (default [DefaultHNSWEfSearch]; a query with a larger
+// TopK uses TopK, and [WithEfSearch] sets it per query); 0 means the
+// default. Larger values find more of the true nearest records at the cost
+// of time.
 //
 // The records a query returns are scored as exact search scores them, with
 // ties ranked by ID, but some of the true top records may be missed. A
-// deleted record is never returned. A query with a filter still scans
-// exactly, so it finds TopK matches whenever there are that many. Without
-// WithHNSW (the default) every query is exact.
+// deleted record is never returned. A filtered query walks the graph when
+// the filter matches at least 5 % of the records and scans exactly
+// otherwise; either way it returns TopK matches whenever that many exist.
+// [WithExact] makes one query exact. Without WithHNSW (the default) every
+// query is exact.
 //
-// The graph is kept in memory only: [Open] builds it again from the stored
-// records, which takes time on a large store.
+// A persistent store saves the graphs in its snapshot, so [Open] reads them
+// rather than building them again (see the package documentation).
 func WithHNSW(m, efConstruction, efSearch int) Option {
 	return func(c *config) error {
 		switch {
