@@ -13,8 +13,8 @@ package memory
 // A re-upserted record whose vector changed is a tombstone plus a new node.
 //
 // Links are flat: level 0 of node n is links0[n*stride0:], a count then up
-// to 2M neighbours; the few nodes above level 0 keep their upper levels in
-// upper[n], M+1 entries a level. Bulk inserts run on several goroutines,
+// to 2M neighbours; the few nodes above level 0 (one in M) keep their upper
+// levels in upper[n], M+1 entries a level. Bulk inserts run on several goroutines,
 // each locking one node's list at a time (striped mutexes), as hnswlib does.
 //
 // The candidates a search finds are scored again by the exact scan's formula,
@@ -78,7 +78,7 @@ type hnsw struct {
 	strideU int // 1 + m: the same at each upper level
 
 	links0 []int32
-	upper  [][]int32
+	upper  map[int32][]int32 // nodes above level 0 only: 8 bytes a node saved
 	levels []uint8 // node → its top level
 	entry  int32   // -1 while empty
 	top    int     // level of entry
@@ -98,6 +98,7 @@ func newHNSW(p hnswParams, metric index.Metric, sp *space) *hnsw {
 		stride0: 1 + 2*p.m,
 		strideU: 1 + p.m,
 		entry:   -1,
+		upper:   make(map[int32][]int32),
 		rng:     rand.New(rand.NewPCG(1, 14)), // seeded: the same writes build the same graph (on one goroutine)
 	}
 }
@@ -233,14 +234,12 @@ func (g *hnsw) extend() {
 			g.sq.add(g.query(int32(n), buf))
 		}
 	}
-	for range hi - lo {
+	for n := lo; n < hi; n++ {
 		level := min(int(-math.Log(1-g.rng.Float64())*g.mL), math.MaxUint8)
 		g.levels = append(g.levels, uint8(level))
-		var up []int32
 		if level > 0 {
-			up = make([]int32, level*g.strideU)
+			g.upper[int32(n)] = make([]int32, level*g.strideU)
 		}
-		g.upper = append(g.upper, up)
 	}
 	workers := min(max(g.p.workers, 1), (hi-lo)/256+1)
 	if workers == 1 {

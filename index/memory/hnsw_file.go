@@ -220,7 +220,6 @@ func (gl *graphLoader) apply(ns string, c *graphChunk) error {
 		}
 		g.links0 = make([]int32, h.slots*g.stride0)
 		g.levels = make([]uint8, 0, h.slots)
-		g.upper = make([][]int32, 0, h.slots)
 		g.entry, g.top = int32(h.entry), h.top
 		gl.graphs[ns] = g
 	}
@@ -239,11 +238,9 @@ func (gl *graphLoader) apply(ns string, c *graphChunk) error {
 		n := int32(c.first + i)
 		level := len(lists) - 1
 		g.levels = append(g.levels, uint8(level))
-		var up []int32
 		if level > 0 {
-			up = make([]int32, level*g.strideU)
+			g.upper[n] = make([]int32, level*g.strideU)
 		}
-		g.upper = append(g.upper, up)
 		for l, nbs := range lists {
 			maxM := g.p.m
 			if l == 0 {

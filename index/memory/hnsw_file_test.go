@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -35,7 +36,7 @@ func graphOpts(metric index.Metric, m int, more ...Option) []Option {
 }
 
 // graphOf returns the graph of ns, flattened for comparison.
-func graphOf(t *testing.T, s *Store, ns string) (links0 []int32, upper [][]int32, levels []uint8, ids []string, entry int32) {
+func graphOf(t *testing.T, s *Store, ns string) (links0 []int32, upper map[int32][]int32, levels []uint8, ids []string, entry int32) {
 	t.Helper()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -43,7 +44,7 @@ func graphOf(t *testing.T, s *Store, ns string) (links0 []int32, upper [][]int32
 	require.NotNil(t, sp)
 	require.NotNil(t, sp.g, "namespace %q has no graph", ns)
 	g := sp.g
-	return slices.Clone(g.links0), slices.Clone(g.upper), slices.Clone(g.levels), slices.Clone(sp.ids), g.entry
+	return slices.Clone(g.links0), maps.Clone(g.upper), slices.Clone(g.levels), slices.Clone(sp.ids), g.entry
 }
 
 // TestGraphSavedInSnapshot: the snapshot holds the graph (tombstones
@@ -91,7 +92,7 @@ func TestGraphSavedInSnapshot(t *testing.T) {
 			}
 			l0b, upb, lvb, idsb, entryb := graphOf(t, s, "a")
 			assert.True(t, slices.Equal(l0, l0b), "level-0 links differ")
-			assert.True(t, slices.EqualFunc(up, upb, slices.Equal), "upper links differ")
+			assert.True(t, maps.EqualFunc(up, upb, slices.Equal), "upper links differ")
 			assert.True(t, slices.Equal(lv, lvb), "levels differ")
 			assert.True(t, slices.Equal(ids, idsb), "slots differ")
 			assert.Equal(t, entry, entryb, "entry point")
