@@ -15,6 +15,11 @@ package memory
 // rounding error of both computations (batchSlack), and a query that fails
 // the check, rare outside exact ties at the k-th score, is scanned again
 // alone. So QueryBatch returns, bit for bit, what QueryWith returns.
+//
+// The bound grows with the vectors' norms: Euclidean data far from the
+// origin next to its spread (every coordinate 1000 ± 1, say) loses most of
+// its digits in ‖q‖²+‖x‖²−2q·x, and its queries are all scanned again:
+// still exact, but no faster than Query.
 
 import (
 	"cmp"
@@ -239,9 +244,7 @@ func (s *Store) exactScore(sp *space, q []float32, i int) float32 {
 // float64 arithmetic of the check. Records' norms are at most
 // driver.MaxVectorNorm, so no score overflows.
 func (s *Store) batchSlack(q []float32, d int, xmax float64) float64 {
-	const u = 1.0 / (1 << 24)
-	m := float64(d + 8)
-	gamma := m * u / (1 - m*u)
+	gamma := roundoff(d + 8)
 	qn := vecmath.Norm(q)
 	var scale float64
 	switch s.cfg.metric {
@@ -253,6 +256,13 @@ func (s *Store) batchSlack(q []float32, d int, xmax float64) float64 {
 		scale = (qn + xmax) * (qn + xmax)
 	}
 	return 4 * gamma * scale
+}
+
+// roundoff is γ(m) = m·u/(1−m·u) for float32 (u = 2⁻²⁴): a float32 sum of
+// m terms is within γ(m) times the sum of their magnitudes of the true sum.
+func roundoff(m int) float64 {
+	const u = 1.0 / (1 << 24)
+	return float64(m) * u / (1 - float64(m)*u)
 }
 
 // searchBatch answers the exact queries idx of qs (vectors vecs, normalised
@@ -301,8 +311,8 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 		if err := g.Wait(); err != nil {
 			return nil, nil, err
 		}
-		// The kernel's ‖x‖² is within a relative 1e-4 of the true one.
-		xmax = math.Sqrt(float64(slices.Max(parts)) * (1 + 1e-4))
+		// The kernel's ‖x‖² is within a relative γ(d) of the true one.
+		xmax = math.Sqrt(float64(slices.Max(parts)) * (1 + 2*roundoff(d)))
 	}
 
 	// Per query: how many candidates, and the blocks of queries, each

@@ -159,6 +159,35 @@ func TestQueryBatchTies(t *testing.T) {
 	assert.Equal(t, 4, stats.rescans)
 }
 
+// TestQueryBatchFarFromOrigin: vectors of 1000 ± 1 in every coordinate.
+// Their Euclidean distances are tiny next to their norms, so a product's
+// scores (‖q‖²+‖x‖²−2q·x) lose most of their digits and the bound settles
+// no query: each is scanned again, and the answers stay Query's.
+func TestQueryBatchFarFromOrigin(t *testing.T) {
+	s, err := New(WithMetric(index.Euclidean))
+	require.NoError(t, err)
+	defer s.Close()
+	recs := indextest.RandomRecords(71, 300, 16)
+	for _, r := range recs {
+		for j := range r.Vector {
+			r.Vector[j] += 1000
+		}
+	}
+	require.NoError(t, s.Upsert(t.Context(), "", recs))
+	qs := make([]index.Query, 10)
+	for i, v := range indextest.RandomVectors(72, len(qs), 16) {
+		for j := range v {
+			v[j] += 1000
+		}
+		qs[i] = index.Query{Vector: v, TopK: 5}
+	}
+	want := oneByOne(t, s, qs)
+	got, stats, err := s.queryBatch(t.Context(), qs, queryConfig{})
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	assert.Equal(t, batchStats{batched: len(qs), rescans: len(qs)}, stats)
+}
+
 // TestQueryBatchGraph: with WithHNSW, unfiltered queries walk the graph and
 // give what QueryWith gives; WithExact scans, skipping the slots of
 // deleted and rewritten records.
