@@ -270,9 +270,11 @@ func roundoff(m int) float64 {
 // rescan, the queries the error bound did not settle, which the caller
 // scans again alone. The caller holds the read lock.
 //
-// Queries are split into blocks of at most batchQueries and rows into
-// chunks of batchChunk; the workers take (block, chunk) tasks in turn, each
-// keeping its own candidates per query, merged at the end.
+// Queries go in blocks of at most batchQueries, rows in chunks of at most
+// batchChunk; the workers take (block, chunk) tasks in turn, each keeping
+// its own candidates per query, merged at the end. Splitting both ways
+// keeps both cores busy whether a call has many queries or a namespace many
+// rows.
 func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]float32, qs []index.Query) (res [][]vecmath.Scored, rescan []int, err error) {
 	n, d, nq := sp.slotCount(), sp.dim, len(idx)
 	metric := s.cfg.metric
@@ -315,33 +317,84 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 		xmax = math.Sqrt(float64(slices.Max(parts)) * (1 + 2*roundoff(d)))
 	}
 
-	// Per query: how many candidates, and the blocks of queries, each
-	// transposed (dim × width, zero-padded to a multiple of 16 columns,
-	// the kernel's tile) for the product to read in place.
-	kc := make([]int, nq)
+	kc := make([]int, nq) // candidates per query
 	for j, i := range idx {
 		k := min(qs[i].TopK, sp.len())
 		kc[j] = min(k+max(16, k), n)
 	}
+	// Rows in chunks, at least one per worker where there are rows enough;
+	// queries in blocks, as many at a time (a wave) as keep every worker
+	// busy, so that memory for candidates and transposed queries is that of
+	// one wave.
+	workers := s.cfg.workers
+	chunks := max((n+batchChunk-1)/batchChunk, min(workers, (n+batchRows-1)/batchRows))
+	if chunks >= workers { // a multiple of the workers, who then end together
+		chunks = (chunks + workers - 1) / workers * workers
+	}
 	nb := (nq + batchQueries - 1) / batchQueries
-	type block struct {
-		lo, hi, width int
-		qt            []float32
-	}
-	blocks := make([]block, nb)
-	for b := range blocks {
-		lo, hi := nq*b/nb, nq*(b+1)/nb
-		width := (hi - lo + 15) &^ 15
-		qt := make([]float32, d*width)
-		for j := lo; j < hi; j++ {
-			for p, x := range vecs[idx[j]] {
-				qt[p*width+j-lo] = x
-			}
+	perWave := max(1, (workers+chunks-1)/chunks)
+	res = make([][]vecmath.Scored, nq)
+	for b0 := 0; b0 < nb; b0 += perWave {
+		lo, hi := nq*b0/nb, nq*min(b0+perWave, nb)/nb
+		w := batchWave{
+			sp: sp, d: d, metric: metric, sq: sq, xmax: xmax, chunks: chunks,
+			idx: idx[lo:hi], kc: kc[lo:hi], vecs: vecs, qs: qs,
 		}
-		blocks[b] = block{lo, hi, width, qt}
+		for b := b0; b < min(b0+perWave, nb); b++ {
+			w.addBlock(nq*b/nb-lo, nq*(b+1)/nb-lo)
+		}
+		again, err := s.scoreWave(ctx, &w, res[lo:hi])
+		if err != nil {
+			return nil, nil, err
+		}
+		rescan = append(rescan, again...)
 	}
-	chunks := (n + batchChunk - 1) / batchChunk
-	tasks := nb * chunks
+	return res, rescan, nil
+}
+
+// batchWave is the state of one wave of searchBatch: some blocks of its
+// queries, scored over every chunk of rows.
+type batchWave struct {
+	sp     *space
+	d      int
+	metric index.Metric
+	sq     []float32 // rows' squared norms, under Euclidean
+	xmax   float64   // the largest row norm
+	chunks int
+
+	idx  []int // the wave's queries (indices into qs and vecs)
+	kc   []int // candidates per query
+	vecs [][]float32
+	qs   []index.Query
+
+	blocks []batchBlock
+}
+
+// batchBlock is queries lo..hi-1 of a wave, transposed (dim × width,
+// zero-padded to a multiple of 16 columns, the kernel's tile) for the
+// product to read in place.
+type batchBlock struct {
+	lo, hi, width int
+	qt            []float32
+}
+
+func (w *batchWave) addBlock(lo, hi int) {
+	width := (hi - lo + 15) &^ 15
+	qt := make([]float32, w.d*width)
+	for j := lo; j < hi; j++ {
+		for p, x := range w.vecs[w.idx[j]] {
+			qt[p*width+j-lo] = x
+		}
+	}
+	w.blocks = append(w.blocks, batchBlock{lo, hi, width, qt})
+}
+
+// scoreWave scores w's queries on every row, into res (one per query), and
+// returns the queries (indices into qs) that the bound did not settle.
+func (s *Store) scoreWave(ctx context.Context, w *batchWave, res [][]vecmath.Scored) ([]int, error) {
+	sp, d, nq, n := w.sp, w.d, len(w.idx), w.sp.slotCount()
+	nb := len(w.blocks)
+	tasks := nb * w.chunks
 	workers := min(s.cfg.workers, tasks)
 
 	// Each worker's candidates per query (nil until it first sees it),
@@ -355,12 +408,12 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 	nan := make([]atomic.Bool, nq)
 	var next atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
-	for w := range perWorker {
+	for wk := range perWorker {
 		c := cands{top: make([]*vecmath.TopK, nq), thr: make([]float32, nq)}
 		for j := range c.thr {
 			c.thr[j] = float32(math.Inf(-1))
 		}
-		perWorker[w] = c
+		perWorker[wk] = c
 		g.Go(func() error {
 			var scores []float32
 			for {
@@ -368,33 +421,33 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 				if t >= tasks {
 					return nil
 				}
-				bl := blocks[t%nb]
+				bl := w.blocks[t%nb]
 				if len(scores) < batchRows*bl.width {
 					scores = make([]float32, batchRows*bl.width)
 				}
 				for j := bl.lo; j < bl.hi; j++ {
 					if c.top[j] == nil {
-						c.top[j] = vecmath.NewTopK(kc[j], nil)
+						c.top[j] = vecmath.NewTopK(w.kc[j], nil)
 					}
 				}
 				thr := c.thr[bl.lo:bl.hi]
-				lo, hi := t/nb*batchChunk, min((t/nb+1)*batchChunk, n)
+				lo, hi := n*(t/nb)/w.chunks, n*(t/nb+1)/w.chunks
 				for start := lo; start < hi; start += batchRows {
 					if err := gctx.Err(); err != nil {
 						return err
 					}
 					m := min(batchRows, hi-start)
-					// scores[r][j] = row start+r · query lo+j
+					// scores[r][j] = row start+r · query bl.lo+j
 					vecmath.Sgemm(false, false, m, bl.width, d, sp.vecs[start*d:(start+m)*d], d, bl.qt, bl.width, true, scores, bl.width)
 					for r := range m {
 						slot := start + r
 						row := scores[r*bl.width : r*bl.width+len(thr)]
 						var scale, shift float32 = 1, 0
-						switch metric {
+						switch w.metric {
 						case index.Cosine:
 							scale = sp.inv[slot]
 						case index.Euclidean:
-							scale, shift = 2, sq[slot]
+							scale, shift = 2, w.sq[slot]
 						}
 						for jj, x := range row {
 							a := x*scale - shift
@@ -409,7 +462,7 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 							if sp.ids[slot] == "" { // a graph's tombstone
 								continue
 							}
-							if f := qs[idx[j]].Filter; !f.IsZero() && !f.Match(sp.meta[slot]) {
+							if f := w.qs[w.idx[j]].Filter; !f.IsZero() && !f.Match(sp.meta[slot]) {
 								continue
 							}
 							c.top[j].Push(slot, a)
@@ -423,30 +476,32 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 
 	// Merge each query's candidates, score them exactly, keep the best k
 	// and check that no record left out can reach the k-th.
-	res = make([][]vecmath.Scored, nq)
 	byID := func(a, b int) bool { return sp.ids[a] < sp.ids[b] }
-	var mu sync.Mutex
+	var (
+		mu     sync.Mutex
+		rescan []int
+	)
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(s.cfg.workers)
-	for j, i := range idx {
+	for j, i := range w.idx {
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			all := vecmath.NewTopK(kc[j], nil)
+			all := vecmath.NewTopK(w.kc[j], nil)
 			for _, c := range perWorker {
 				if c.top[j] != nil {
 					all.Merge(c.top[j])
 				}
 			}
-			k := min(qs[i].TopK, sp.len())
+			k := min(w.qs[i].TopK, sp.len())
 			top := vecmath.NewTopK(k, byID)
-			vec := vecs[i]
+			vec := w.vecs[i]
 			for _, c := range all.Sorted() {
 				if e := s.exactScore(sp, vec, c.Index); e == e {
 					top.Push(c.Index, e)
@@ -461,11 +516,11 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 					kth = float64(res[j][k-1].Score)
 				}
 				bound := float64(worst)
-				if metric == index.Euclidean {
+				if w.metric == index.Euclidean {
 					qn := vecmath.Norm(vec)
 					bound -= qn * qn
 				}
-				settled = bound+s.batchSlack(vec, d, xmax) < kth
+				settled = bound+s.batchSlack(vec, d, w.xmax) < kth
 			}
 			if !settled {
 				mu.Lock()
@@ -476,8 +531,8 @@ func (s *Store) searchBatch(ctx context.Context, sp *space, idx []int, vecs [][]
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	slices.Sort(rescan)
-	return res, rescan, nil
+	return rescan, nil
 }
