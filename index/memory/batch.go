@@ -231,16 +231,19 @@ func (s *Store) exactScore(sp *space, q []float32, i int) float32 {
 // subtracts), the exact one scoreRange's.
 //
 // With u = 2⁻²⁴ and γ(m) = m·u/(1−m·u), a float32 sum of d products in any
-// order (fused or not) is within γ(d)·Σ|qᵢxᵢ| ≤ γ(d)·‖q‖‖x‖ of the true dot
-// product, and so is the one-row kernel's (γ(d/8+3) in fact). Adding up
-// both errors and the roundings of the few operations after the sums:
+// order, fused or not, is within γ(d)·Σ|qᵢxᵢ| ≤ γ(d)·‖q‖‖x‖ of the true dot
+// product: the product's and the one-row kernel's alike, whatever order
+// their SIMD lanes sum in (Σ(qᵢ−xᵢ)² likewise, within γ(d+2)·‖q−x‖²).
+// Adding up both errors and the roundings of the few operations after the
+// sums:
 //
 //   - DotProduct: ≤ 2·γ(d+8)·‖q‖·xmax;
 //   - Cosine: the same with ‖x‖·inv ≤ 1+u in place of xmax: ≤ 2.1·γ(d+8)·‖q‖;
-//   - Euclidean: 2q·x − ‖x‖² (with ‖x‖² by the one-row kernel) against
-//     −‖q−x‖²: ≤ 2.2·γ(d+8)·(‖q‖+xmax)².
+//   - Euclidean: 2q·x − ‖x‖² (‖x‖² by the one-row kernel) against −‖q−x‖²,
+//     with 2‖q‖‖x‖, ‖x‖² and ‖q−x‖² each at most (‖q‖+xmax)²:
+//     ≤ 2.6·γ(d+8)·(‖q‖+xmax)².
 //
-// The bound returned is twice that (4·γ(d+8)·S), which also covers the
+// The bound returned is 4·γ(d+8) times that scale, which also covers the
 // float64 arithmetic of the check. Records' norms are at most
 // driver.MaxVectorNorm, so no score overflows.
 func (s *Store) batchSlack(q []float32, d int, xmax float64) float64 {
@@ -442,6 +445,7 @@ func (s *Store) scoreWave(ctx context.Context, w *batchWave, res [][]vecmath.Sco
 					for r := range m {
 						slot := start + r
 						row := scores[r*bl.width : r*bl.width+len(thr)]
+						th := thr[:len(row)] // no bounds checks in the loop
 						var scale, shift float32 = 1, 0
 						switch w.metric {
 						case index.Cosine:
@@ -451,7 +455,7 @@ func (s *Store) scoreWave(ctx context.Context, w *batchWave, res [][]vecmath.Sco
 						}
 						for jj, x := range row {
 							a := x*scale - shift
-							if a < thr[jj] {
+							if a < th[jj] {
 								continue
 							}
 							j := bl.lo + jj
@@ -467,7 +471,7 @@ func (s *Store) scoreWave(ctx context.Context, w *batchWave, res [][]vecmath.Sco
 							}
 							c.top[j].Push(slot, a)
 							if worst, full := c.top[j].Threshold(); full {
-								thr[jj] = worst
+								th[jj] = worst
 							}
 						}
 					}
