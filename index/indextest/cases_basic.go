@@ -15,7 +15,7 @@ import (
 // cases lists every case of the suite, in the order Run starts them.
 func cases() []testCase {
 	var all []testCase
-	for _, group := range [][]testCase{basicCases(), queryCases(), filterCases(), validationCases(), lifecycleCases(), tieCases()} {
+	for _, group := range [][]testCase{basicCases(), queryCases(), filterCases(), validationCases(), lifecycleCases(), tieCases(), recallCases()} {
 		all = append(all, group...)
 	}
 	return all

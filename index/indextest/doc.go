@@ -17,7 +17,7 @@
 //		})
 //	}
 //
-// The suite calls the factory once per case (about sixty of them), runs the
+// The suite calls the factory once per case (about sixty-five of them), runs the
 // cases as parallel subtests of a subtest named "indextest", and returns when
 // all of them have finished, so resources the calling test releases with
 // defer outlive the cases. The factory must return a new store value on each
@@ -36,6 +36,32 @@
 // [index.UpsertAll], and the optional [index.Counter] and [index.Namespacer]
 // interfaces when a store implements them. Select cases with -run, e.g.
 // -run 'TestConformance/indextest/Filter'.
+//
+// # Approximate stores
+//
+// By default the suite expects an exact store: every Query returns the true
+// TopK. A store that answers from an approximate index (a graph such as
+// HNSW) declares it with [WithRecall] and a target recall@10:
+//
+//	indextest.Run(t, newStore, indextest.WithRecall(0.95))
+//
+// Recall mode relaxes only what an approximate index cannot promise: the
+// rankings of unfiltered queries into large namespaces (the cases Recall,
+// QueryMatchesBruteForce and LargeBatch), where it demands a mean recall@10
+// of at least the target instead of the exact top. Everything else stays
+// exact: each match's score equals the exact score of the record's current
+// vector, matches come best first with unique IDs, no deleted record is ever
+// returned, filtered queries, Fetch, Scan, Delete, validation, and the
+// rankings and ties of the other cases, whose namespaces are small.
+//
+// The case Recall runs in both modes (an exact store must reach recall 1).
+// Under each metric it writes a clustered set ([DefaultRecallSize] 32-d
+// records in gaussian clusters, seeded; [WithRecallSize] makes it smaller for
+// a store whose writes are slow), queries 100 held-out vectors for their 10
+// nearest records and compares them with the true ones computed by brute
+// force, three times: as written, after deleting a third of the records,
+// and after upserting 20 records again with new vectors (each must be found
+// at its new place). It logs the recall it measures in each phase.
 //
 // The suite expects read-after-write consistency: a record is visible to
 // Fetch, Query and Scan as soon as Upsert returns. Run it against a store's

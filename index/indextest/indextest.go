@@ -29,18 +29,87 @@ type Config struct {
 	Metric index.Metric
 }
 
+// Option configures [Run].
+type Option func(*runConfig) error
+
+type runConfig struct {
+	approximate bool
+	target      float64 // recall@10 the Recall case demands; 1 for exact stores
+	recallSize  int     // records the Recall case writes per metric
+}
+
+// Default size of the Recall case: records written per metric, and held-out
+// query vectors.
+const (
+	DefaultRecallSize = 3000
+	recallQueries     = 100
+	recallK           = 10
+)
+
+// WithRecall declares the store approximate: its unfiltered queries may miss
+// some of the true nearest records, and the suite checks their recall@10
+// instead of exact rankings where the namespace is large (the cases Recall,
+// QueryMatchesBruteForce and LargeBatch), demanding a mean recall of at least
+// target, in (0, 1]. Everything else stays exact: the scores of the matches
+// returned, filtered queries, deletes (no deleted record is ever returned),
+// Fetch, Scan, validation, and the rankings on the small namespaces of the
+// other cases. Without WithRecall the store is exact and every recall must be
+// 1.
+func WithRecall(target float64) Option {
+	return func(c *runConfig) error {
+		if !(target > 0 && target <= 1) {
+			return fmt.Errorf("indextest.WithRecall: target %v, want a recall in (0, 1]", target)
+		}
+		c.approximate, c.target = true, target
+		return nil
+	}
+}
+
+// WithRecallSize sets how many records the Recall case writes into a
+// namespace under each metric (default [DefaultRecallSize], 3,000; at least
+// 100), for a store whose writes are too slow for the default, such as a
+// fake behind a network protocol. It queries 100 held-out vectors whatever
+// the size.
+func WithRecallSize(n int) Option {
+	return func(c *runConfig) error {
+		if n < 100 {
+			return fmt.Errorf("indextest.WithRecallSize(%d): want at least 100 records", n)
+		}
+		c.recallSize = n
+		return nil
+	}
+}
+
+func newRunConfig(opts []Option) (runConfig, error) {
+	rc := runConfig{target: 1, recallSize: DefaultRecallSize}
+	for i, o := range opts {
+		if o == nil {
+			return rc, fmt.Errorf("indextest.Run: option %d is nil", i)
+		}
+		if err := o(&rc); err != nil {
+			return rc, err
+		}
+	}
+	return rc, nil
+}
+
 // Run runs the conformance suite against the stores newStore makes. Each case
 // is a parallel subtest of the subtest "indextest" and gets its own store from
 // newStore, which registers its own cleanup with t.Cleanup (the suite closes
 // the store too, so Close must be idempotent) and fails t if it cannot make
 // one. newStore is called from parallel subtests, so it must be safe for
-// concurrent use. Run returns when every case has finished.
-func Run(t *testing.T, newStore func(t *testing.T, cfg Config) index.VectorStore) {
+// concurrent use. Run returns when every case has finished. By default the
+// suite expects an exact store; see [WithRecall] for approximate ones.
+func Run(t *testing.T, newStore func(t *testing.T, cfg Config) index.VectorStore, opts ...Option) {
 	t.Helper()
 	if newStore == nil {
 		t.Fatal("indextest: newStore is nil")
 	}
-	s := &suite{newStore: newStore, token: runToken()}
+	rc, err := newRunConfig(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &suite{newStore: newStore, token: runToken(), runConfig: rc}
 	t.Run("indextest", func(t *testing.T) {
 		for _, c := range cases() {
 			t.Run(c.name, func(t *testing.T) {
@@ -68,6 +137,7 @@ type testCase struct {
 }
 
 type suite struct {
+	runConfig
 	newStore func(t *testing.T, cfg Config) index.VectorStore
 	token    string // unique to this Run, so that namespaces never collide
 }

@@ -32,7 +32,15 @@ type refSpace struct {
 	dim      int
 	recs     map[string]index.Record
 	inserted int // records ever inserted (for bugCountStale)
+
+	ghosts map[string]index.Record // deleted but still queried (bugGhostDeletes)
+	stale  map[string][]float32    // old vectors Query still scores (bugStaleMove)
 }
+
+// large reports whether the namespace is large enough for the bugs of an
+// approximate index (bugLossy, bugDropBest, bugGhostDeletes, bugStaleMove),
+// which leave the small namespaces of most cases exact.
+func (sp *refSpace) large() bool { return len(sp.recs) > 300 }
 
 // bug names a deliberate defect of refStore.
 type bug string
@@ -66,6 +74,12 @@ const (
 	bugNilContext        bug = "nil-context"         // a nil context panics
 	bugNoLock            bug = "no-lock"             // no synchronisation (caught under -race)
 	bugNamespacesTwice   bug = "namespaces-twice"    // Namespaces lists a namespace twice
+
+	// Large namespaces (over 300 records) only, as an approximate index errs:
+	bugLossy        bug = "lossy"         // Query returns the TopK+1-th best instead of the TopK-th: recall@10 0.9
+	bugDropBest     bug = "drop-best"     // Query drops the best match (and returns the TopK+1-th)
+	bugGhostDeletes bug = "ghost-deletes" // deleted records stay visible to Query
+	bugStaleMove    bug = "stale-move"    // Query scores an overwritten record by its old vector
 )
 
 func newRefStore(m index.Metric, b bug) *refStore {
@@ -182,6 +196,15 @@ func (s *refStore) write(ns string, r index.Record) {
 	if !exists {
 		sp.inserted++
 	}
+	delete(sp.ghosts, r.ID)
+	if exists && s.bug == bugStaleMove && sp.large() {
+		if sp.stale == nil {
+			sp.stale = make(map[string][]float32)
+		}
+		if _, ok := sp.stale[r.ID]; !ok {
+			sp.stale[r.ID] = old.Vector
+		}
+	}
 	if exists && s.bug == bugMergeMetadata {
 		md := old.Metadata.Clone()
 		if md == nil {
@@ -285,13 +308,22 @@ func (s *refStore) Query(ctx context.Context, q index.Query) ([]index.Match, err
 		return nil, nil
 	}
 	type cand struct {
-		r     index.Record
+		r     *index.Record // not a copy: sorting records is slow under -race
 		score float64
 	}
 	var cands []cand
 	for _, r := range sp.recs {
 		if s.bug == bugPostFilter || s.match(q.Filter, r.Metadata) {
-			cands = append(cands, cand{r, s.score(q.Vector, r.Vector)})
+			v := r.Vector
+			if old, ok := sp.stale[r.ID]; ok {
+				v = old
+			}
+			cands = append(cands, cand{&r, s.score(q.Vector, v)})
+		}
+	}
+	for _, r := range sp.ghosts {
+		if s.match(q.Filter, r.Metadata) {
+			cands = append(cands, cand{&r, s.score(q.Vector, r.Vector)})
 		}
 	}
 	slices.SortFunc(cands, func(a, b cand) int {
@@ -300,6 +332,14 @@ func (s *refStore) Query(ctx context.Context, q index.Query) ([]index.Match, err
 	k := q.TopK
 	if s.bug == bugTopKOffByOne {
 		k++
+	}
+	if sp.large() && k >= 2 && len(cands) > k {
+		switch s.bug {
+		case bugLossy:
+			cands = slices.Delete(cands, k-1, k)
+		case bugDropBest:
+			cands = cands[1:]
+		}
 	}
 	cands = cands[:min(k, len(cands))]
 	if s.bug == bugPostFilter {
@@ -310,7 +350,7 @@ func (s *refStore) Query(ctx context.Context, q index.Query) ([]index.Match, err
 	}
 	out := make([]index.Match, len(cands))
 	for i, c := range cands {
-		r := copyRecord(c.r)
+		r := copyRecord(*c.r)
 		out[i] = index.Match{ID: r.ID, Score: float32(c.score), Metadata: r.Metadata}
 		if q.IncludeVectors && s.bug != bugDropVectors {
 			out[i].Vector = r.Vector
@@ -348,7 +388,14 @@ func (s *refStore) Delete(ctx context.Context, ns string, ids []string) error {
 		return err
 	}
 	if sp := s.space(ns); sp != nil && s.bug != bugDeleteNoop {
+		ghosts := s.bug == bugGhostDeletes && sp.large()
 		for _, id := range ids {
+			if r, ok := sp.recs[id]; ok && ghosts {
+				if sp.ghosts == nil {
+					sp.ghosts = make(map[string]index.Record)
+				}
+				sp.ghosts[id] = r
+			}
 			delete(sp.recs, id)
 		}
 	}
