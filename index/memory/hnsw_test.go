@@ -23,18 +23,20 @@ func hnswAll() []memory.Option {
 	return []memory.Option{memory.WithHNSW(0, 0, 0), memory.WithHNSWThreshold(0)}
 }
 
-// hnswSmall gives every namespace a small graph (m 8, efConstruction 32,
-// efSearch the default), quick to build again on every reopen.
+// hnswSmall gives every namespace a small graph (m 8, efConstruction 64,
+// efSearch the default), quick to build again on every reopen. With
+// efConstruction 32 the conformance suite's Recall case measured recall@10
+// 0.925 to 0.95 under DotProduct after deletes and moves (1 under Cosine and
+// Euclidean); with 64, 0.98.
 func hnswSmall() []memory.Option {
-	return []memory.Option{memory.WithHNSW(8, 32, 0), memory.WithHNSWThreshold(0)}
+	return []memory.Option{memory.WithHNSW(8, 64, 0), memory.WithHNSWThreshold(0)}
 }
 
-// TestConformanceHNSW runs the conformance suite on stores whose every
-// namespace answers unfiltered queries from its graph (a small one, so that
-// the case of 5,000 records builds it quickly under -race, again on each
-// reopen). The namespaces where the cases check exact results are smaller
-// than efSearch, so the walk reaches every node and the exact-equality cases
-// hold: the suite needs no recall mode yet.
+// TestConformanceHNSW runs the conformance suite in recall mode (recall@10 at
+// least 0.95 where the namespace is large; exact everywhere else) on stores
+// whose every namespace answers unfiltered queries from its graph (a small
+// one, so that the case of 5,000 records builds it quickly under -race, again
+// on each reopen).
 func TestConformanceHNSW(t *testing.T) {
 	t.Parallel()
 	t.Run("InMemory", func(t *testing.T) {
@@ -44,14 +46,14 @@ func TestConformanceHNSW(t *testing.T) {
 			require.NoError(t, err)
 			t.Cleanup(func() { _ = s.Close() })
 			return s
-		})
+		}, indextest.WithRecall(hnswRecallTarget))
 	})
 	t.Run("OnDiskReopened", func(t *testing.T) {
 		t.Parallel()
 		indextest.Run(t, func(t *testing.T, cfg indextest.Config) index.VectorStore {
 			return newReopeningStore(t, t.TempDir(), append(hnswSmall(),
 				memory.WithMetric(cfg.Metric), memory.WithSync(false), memory.WithCompactionThreshold(1<<10))...)
-		})
+		}, indextest.WithRecall(hnswRecallTarget))
 	})
 }
 
