@@ -28,6 +28,21 @@ func SquaredL2(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
+// SquaredL2x8 returns the squared Euclidean distance between a and b, which
+// must have the same length, as [SquaredL2Rows] computes it: the same value,
+// bit for bit, as SquaredL2Rows gives for a row equal to b. It runs as
+// AVX2/FMA assembly where the CPU has it (see kernels_amd64.go), unlike
+// [SquaredL2], whose order of operations stays that of its Go loop.
+func SquaredL2x8(a, b []float32) float32 {
+	if len(a) != len(b) {
+		panic("vecmath: length mismatch")
+	}
+	if useAsm {
+		return squaredL2Asm(a, b)
+	}
+	return squaredL2x8(a, b)
+}
+
 // SquaredL2Rows sets out[i] to the squared Euclidean distance between q and
 // row i of rows, for every i < len(out). rows must hold at least
 // len(out)·len(q) elements.
@@ -36,12 +51,16 @@ func SquaredL2Rows(q, rows, out []float32) {
 	if len(rows) < len(out)*d {
 		panic("vecmath: rows shorter than len(out)·len(q)")
 	}
+	if useAsm {
+		squaredL2RowsAsm(q, rows, out)
+		return
+	}
 	for i := range out {
 		out[i] = squaredL2x8(q, rows[i*d:i*d+d:i*d+d])
 	}
 }
 
-// squaredL2x8 is SquaredL2 with eight accumulators and no length check;
+// squaredL2x8 is SquaredL2x8 in Go: SquaredL2 with eight accumulators and no length check;
 // len(b) must be at least len(a).
 func squaredL2x8(a, b []float32) float32 {
 	b = b[:len(a)]

@@ -5,11 +5,17 @@
 //
 // Files are organised by operation, not by the package that calls them:
 //
-//   - dot.go: dot products, norms and normalisation ([Dot], [DotRows],
-//     [Norm], [Normalize], [Normalized], [NormalizeRows]). Cosine
+//   - dot.go: dot products, norms and normalisation ([Dot], [Dot8],
+//     [DotRows], [DotU8], [DotU8Rows], [Norm], [Normalize], [Normalized],
+//     [NormalizeRows]). Cosine
 //     similarity is the dot product of normalised vectors.
 //   - distance.go: squared Euclidean distances ([SquaredL2],
-//     [SquaredL2Rows]).
+//     [SquaredL2x8], [SquaredL2Rows]).
+//   - kernels_amd64.go: the AVX2/FMA assembly behind [Dot8], [DotRows],
+//     [SquaredL2x8], [SquaredL2Rows], [DotU8] and [DotU8Rows]
+//     (kernels_amd64.s, generated with avo by _asm; Go in kernels_other.go
+//     elsewhere and with the purego build tag), checked against the Go
+//     loops and benchmarked side by side in kernels_test.go.
 //   - axpy.go: scaled additions dst += s·x and their matrix-vector forms
 //     ([AddScaled], [AddScaledRows], [AddScaledSquaredRows],
 //     [Lerp]).
