@@ -327,7 +327,7 @@ func (b *bench) fashion(ctx context.Context) error {
 	}
 
 	fmt.Fprintf(b.out, "\nExact search, fashion L2 (Shoal: exact store, WithParallelism(n); one-query-per-call over the first %d queries):\n", min(cfg.exactQ, d.nq))
-	fmt.Fprintf(b.out, "  %-44s %10s %10s\n", "", "Shoal", "faiss")
+	fmt.Fprintf(b.out, "  %-52s %10s %10s\n", "", "Shoal", "faiss")
 	flat := find("faiss_flat", "l2")
 	cell := func(f func(p *peerResult) float64) string {
 		if flat == nil {
@@ -335,9 +335,9 @@ func (b *bench) fashion(ctx context.Context) error {
 		}
 		return fmt.Sprintf("%.1f", f(flat))
 	}
-	fmt.Fprintf(b.out, "  %-44s %10.1f %10s\n", "one query per call, 1 thread (QPS)", single, cell(func(p *peerResult) float64 { return p.SingleQPS }))
-	fmt.Fprintf(b.out, "  %-44s %10.1f %10s\n", fmt.Sprintf("%d queries in one call, 1 thread (QPS, best of 3)", d.nq), batched1, cell(func(p *peerResult) float64 { return p.BatchedQPS["1"] }))
-	fmt.Fprintf(b.out, "  %-44s %10.1f %10s\n", fmt.Sprintf("%d queries in one call, 2 threads (QPS, best of 3)", d.nq), batched2, cell(func(p *peerResult) float64 { return p.BatchedQPS["2"] }))
+	fmt.Fprintf(b.out, "  %-52s %10.1f %10s\n", "one query per call, 1 thread (QPS)", single, cell(func(p *peerResult) float64 { return p.SingleQPS }))
+	fmt.Fprintf(b.out, "  %-52s %10.1f %10s\n", fmt.Sprintf("%d queries in one call, 1 thread (QPS, best of 3)", d.nq), batched1, cell(func(p *peerResult) float64 { return p.BatchedQPS["1"] }))
+	fmt.Fprintf(b.out, "  %-52s %10.1f %10s\n", fmt.Sprintf("%d queries in one call, 2 threads (QPS, best of 3)", d.nq), batched2, cell(func(p *peerResult) float64 { return p.BatchedQPS["2"] }))
 	if flat != nil {
 		fmt.Fprintf(b.out, "  faiss IndexFlatL2 recall@%d against Shoal's exact ground truth: %.4f\n", cfg.k, flat.Recall)
 		fmt.Fprintln(b.out, "  (faiss one-query-per-call is a Python loop of single-row index.search calls; the target \"exact scan, one query at a time\" uses it)")
