@@ -159,20 +159,12 @@ func (g *hnsw) exact(q []float32, n int32) float32 {
 	return dotRow(q, row)
 }
 
-// dotRow and l2Row are the kernels of the exact scan ([vecmath.DotRows],
-// [vecmath.SquaredL2Rows]) on one row, so that a graph's candidates are
-// scored bit for bit as a scan scores them.
-func dotRow(q, row []float32) float32 {
-	var out [1]float32
-	vecmath.DotRows(q, row, out[:])
-	return out[0]
-}
+// dotRow and l2Row score one row as the exact scan's kernels
+// ([vecmath.DotRows], [vecmath.SquaredL2Rows]) do, bit for bit, so that a
+// graph's candidates get the scan's scores.
+func dotRow(q, row []float32) float32 { return vecmath.Dot8(q, row) }
 
-func l2Row(q, row []float32) float32 {
-	var out [1]float32
-	vecmath.SquaredL2Rows(q, row, out[:])
-	return out[0]
-}
+func l2Row(q, row []float32) float32 { return vecmath.SquaredL2x8(q, row) }
 
 // query returns node n's vector as a query (normalised under Cosine) in buf.
 func (g *hnsw) query(n int32, buf []float32) []float32 {

@@ -15,6 +15,7 @@ import (
 	"math"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
 // scalarQuantizer holds a graph's codes and ranges.
@@ -90,25 +91,9 @@ func (q *scalarQuantizer) prepare(p *gquery) {
 // score compares p with node n's code.
 func (q *scalarQuantizer) score(p *gquery, n int32, metric index.Metric) float32 {
 	i := int(n) * q.dim
-	d := p.base + dotU8(p.qs, q.codes[i:i+q.dim:i+q.dim])
+	d := p.base + vecmath.DotU8(p.qs, q.codes[i:i+q.dim:i+q.dim])
 	if metric == index.Euclidean {
 		return -(p.norm2 - 2*d + q.norm2[n])
 	}
 	return d
-}
-
-func dotU8(q []float32, c []uint8) float32 {
-	c = c[:len(q)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(q); i += 4 {
-		s0 += q[i] * float32(c[i])
-		s1 += q[i+1] * float32(c[i+1])
-		s2 += q[i+2] * float32(c[i+2])
-		s3 += q[i+3] * float32(c[i+3])
-	}
-	for ; i < len(q); i++ {
-		s0 += q[i] * float32(c[i])
-	}
-	return (s0 + s1) + (s2 + s3)
 }
