@@ -55,9 +55,10 @@
 // rankings and ties of the other cases, whose namespaces are small.
 //
 // The case Recall runs in both modes (an exact store must reach recall 1).
-// Under each metric it writes a clustered set ([DefaultRecallSize] 32-d
-// records in gaussian clusters, seeded; [WithRecallSize] makes it smaller for
-// a store whose writes are slow), queries 100 held-out vectors for their 10
+// Under each metric it writes a clustered set of 32-d records in gaussian
+// clusters, seeded ([DefaultRecallSize] of them in recall mode,
+// [DefaultExactRecallSize] in exact mode, or as many as [WithRecallSize]
+// says), queries 100 held-out vectors for their 10
 // nearest records and compares them with the true ones computed by brute
 // force, three times: as written, after deleting a third of the records,
 // and after upserting 20 records again with new vectors (each must be found

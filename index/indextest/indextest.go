@@ -38,12 +38,19 @@ type runConfig struct {
 	recallSize  int     // records the Recall case writes per metric
 }
 
-// Default size of the Recall case: records written per metric, and held-out
-// query vectors.
+// Default sizes of the Recall case, in records written per metric: for an
+// approximate store (see [WithRecall]), a set large enough for a graph to
+// miss neighbours; for an exact store, a smaller one, enough to prove recall
+// 1 through deletes and moves and quick through a store's fake server.
 const (
-	DefaultRecallSize = 3000
-	recallQueries     = 100
-	recallK           = 10
+	DefaultRecallSize      = 3000
+	DefaultExactRecallSize = 500
+)
+
+// The Recall case's held-out queries, and the k of its recall@k.
+const (
+	recallQueries = 100
+	recallK       = 10
 )
 
 // WithRecall declares the store approximate: its unfiltered queries may miss
@@ -66,10 +73,11 @@ func WithRecall(target float64) Option {
 }
 
 // WithRecallSize sets how many records the Recall case writes into a
-// namespace under each metric (default [DefaultRecallSize], 3,000; at least
-// 100), for a store whose writes are too slow for the default, such as a
-// fake behind a network protocol. It queries 100 held-out vectors whatever
-// the size.
+// namespace under each metric (at least 100; default [DefaultRecallSize],
+// 3,000, with [WithRecall], else [DefaultExactRecallSize], 500), for a
+// store whose writes or queries are too slow for the default, or an
+// approximate store that should be measured on more. It queries 100
+// held-out vectors whatever the size.
 func WithRecallSize(n int) Option {
 	return func(c *runConfig) error {
 		if n < 100 {
@@ -81,13 +89,19 @@ func WithRecallSize(n int) Option {
 }
 
 func newRunConfig(opts []Option) (runConfig, error) {
-	rc := runConfig{target: 1, recallSize: DefaultRecallSize}
+	rc := runConfig{target: 1}
 	for i, o := range opts {
 		if o == nil {
 			return rc, fmt.Errorf("indextest.Run: option %d is nil", i)
 		}
 		if err := o(&rc); err != nil {
 			return rc, err
+		}
+	}
+	if rc.recallSize == 0 {
+		rc.recallSize = DefaultExactRecallSize
+		if rc.approximate {
+			rc.recallSize = DefaultRecallSize
 		}
 	}
 	return rc, nil

@@ -16,10 +16,11 @@ func TestRunOptions(t *testing.T) {
 		want    runConfig
 		wantErr string
 	}{
-		{"Exact", nil, runConfig{target: 1, recallSize: DefaultRecallSize}, ""},
+		{"Exact", nil, runConfig{target: 1, recallSize: DefaultExactRecallSize}, ""},
 		{"Recall", []Option{WithRecall(0.95)}, runConfig{approximate: true, target: 0.95, recallSize: DefaultRecallSize}, ""},
 		{"RecallOne", []Option{WithRecall(1)}, runConfig{approximate: true, target: 1, recallSize: DefaultRecallSize}, ""},
 		{"RecallSize", []Option{WithRecallSize(500)}, runConfig{target: 1, recallSize: 500}, ""},
+		{"RecallAndSize", []Option{WithRecallSize(10000), WithRecall(0.9)}, runConfig{approximate: true, target: 0.9, recallSize: 10000}, ""},
 		{"RecallZero", []Option{WithRecall(0)}, runConfig{}, "indextest.WithRecall: target 0, want a recall in (0, 1]"},
 		{"RecallAboveOne", []Option{WithRecall(1.5)}, runConfig{}, "indextest.WithRecall: target 1.5"},
 		{"RecallNaN", []Option{WithRecall(math.NaN())}, runConfig{}, "indextest.WithRecall: target NaN"},
