@@ -146,6 +146,15 @@ func (g *hnsw) score(p *gquery, n int32) float32 {
 	return g.exact(p.v, n)
 }
 
+// scoreMany appends to out the scores of q against nodes ns, as score gives
+// them, and returns out.
+func (g *hnsw) scoreMany(p *gquery, ns []int32, out []float32) []float32 {
+	for _, n := range ns {
+		out = append(out, g.score(p, n))
+	}
+	return out
+}
+
 // exact scores q against node n's float32 vector.
 func (g *hnsw) exact(q []float32, n int32) float32 {
 	i := int(n) * g.dim
@@ -285,6 +294,8 @@ type worker struct {
 	cands   candHeap // best on top
 	res     candHeap // worst on top
 	nbuf    []int32
+	ids     []int32   // neighbours to score
+	scores  []float32 // their scores
 	qbuf    []float32
 	q       gquery
 	ep      []cand
@@ -448,12 +459,18 @@ func (g *hnsw) searchLayer(q *gquery, ep []cand, ef, l int, w *worker, accept fu
 		if g.building {
 			w.nbuf = nbs
 		}
+		ids := w.ids[:0]
 		for _, nb := range nbs {
-			if w.visited.has(nb) {
-				continue
+			if !w.visited.has(nb) {
+				w.visited.add(nb)
+				ids = append(ids, nb)
 			}
-			w.visited.add(nb)
-			s := g.score(q, nb)
+		}
+		w.ids = ids
+		scores := g.scoreMany(q, ids, w.scores[:0])
+		w.scores = scores
+		for i, nb := range ids {
+			s := scores[i]
 			if res.len() < ef || s > res.peek().score {
 				cands.push(cand{nb, s})
 				if accept == nil || accept(nb) {
