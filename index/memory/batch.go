@@ -22,7 +22,6 @@ package memory
 // still exact, but no faster than Query.
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -192,36 +191,6 @@ func (s *Store) queryBatch(ctx context.Context, qs []index.Query, qc queryConfig
 		}
 	}
 	return out, stats, nil
-}
-
-// answer is what Query does with a checked query whose vector (normalised
-// under Cosine) is vec, on its namespace sp. The caller holds the read lock.
-func (s *Store) answer(ctx context.Context, sp *space, vec []float32, q index.Query, qc queryConfig) ([]vecmath.Scored, error) {
-	if s.plan(sp, q.Filter, qc) != planGraph {
-		return s.search(ctx, sp, vec, q.TopK, q.Filter)
-	}
-	best, err := s.searchGraph(ctx, sp, vec, q.TopK, cmp.Or(qc.efSearch, s.cfg.hnsw.efSearch), q.Filter)
-	if err == nil && len(best) < min(q.TopK, sp.len()) && !q.Filter.IsZero() {
-		return s.search(ctx, sp, vec, q.TopK, q.Filter)
-	}
-	return best, err
-}
-
-// exactScore is slot i's score against q as Store.scoreRange computes it.
-func (s *Store) exactScore(sp *space, q []float32, i int) float32 {
-	var out [1]float32
-	row := sp.vector(i)
-	switch s.cfg.metric {
-	case index.Cosine:
-		vecmath.DotRows(q, row, out[:])
-		return min(max(out[0]*sp.inv[i], -1), 1)
-	case index.DotProduct:
-		vecmath.DotRows(q, row, out[:])
-		return out[0]
-	default:
-		vecmath.SquaredL2Rows(q, row, out[:])
-		return -out[0]
-	}
 }
 
 // batchSlack returns a bound on |approximate − exact| for every score of

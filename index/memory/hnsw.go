@@ -79,9 +79,9 @@ type hnsw struct {
 
 	links0 []int32
 	upper  map[int32][]int32 // nodes above level 0 only: 8 bytes a node saved
-	levels []uint8 // node → its top level
-	entry  int32   // -1 while empty
-	top    int     // level of entry
+	levels []uint8           // node → its top level
+	entry  int32             // -1 while empty
+	top    int               // level of entry
 	rng    *rand.Rand
 
 	building bool
@@ -529,20 +529,9 @@ func (s *Store) searchGraph(ctx context.Context, sp *space, q []float32, k, ef i
 	top := vecmath.NewTopK(min(k, sp.len()), func(a, b int) bool { return sp.ids[a] < sp.ids[b] })
 	for _, c := range found {
 		i := int(c.node)
-		row := sp.vector(i)
-		var score float32
-		switch s.cfg.metric {
-		case index.Cosine:
-			score = min(max(dotRow(q, row)*sp.inv[i], -1), 1)
-		case index.DotProduct:
-			score = dotRow(q, row)
-		default:
-			score = -l2Row(q, row)
+		if score := s.exactScore(sp, q, i); score == score { // NaN never enters
+			top.Push(i, score)
 		}
-		if score != score {
-			continue
-		}
-		top.Push(i, score)
 	}
 	return top.Sorted(), nil
 }

@@ -58,18 +58,7 @@ func (s *Store) query(ctx context.Context, q index.Query, qc queryConfig) ([]ind
 	if sp == nil {
 		return []index.Match{}, nil
 	}
-	var best []vecmath.Scored
-	var err error
-	if s.plan(sp, q.Filter, qc) == planGraph {
-		best, err = s.searchGraph(ctx, sp, vec, q.TopK, cmp.Or(qc.efSearch, s.cfg.hnsw.efSearch), q.Filter)
-		if err == nil && len(best) < min(q.TopK, sp.len()) && !q.Filter.IsZero() {
-			// The graph found fewer matches than asked for: there may
-			// be more, and the scan finds them all.
-			best, err = s.search(ctx, sp, vec, q.TopK, q.Filter)
-		}
-	} else {
-		best, err = s.search(ctx, sp, vec, q.TopK, q.Filter)
-	}
+	best, err := s.answer(ctx, sp, vec, q, qc)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +71,35 @@ func (s *Store) query(ctx context.Context, q index.Query, qc queryConfig) ([]ind
 		out[i] = m
 	}
 	return out, nil
+}
+
+// answer is what Query does with a checked query whose vector (normalised
+// under Cosine) is vec, on its namespace sp: it walks the graph or scans, as
+// plan says. The caller holds the read lock.
+func (s *Store) answer(ctx context.Context, sp *space, vec []float32, q index.Query, qc queryConfig) ([]vecmath.Scored, error) {
+	if s.plan(sp, q.Filter, qc) != planGraph {
+		return s.search(ctx, sp, vec, q.TopK, q.Filter)
+	}
+	best, err := s.searchGraph(ctx, sp, vec, q.TopK, cmp.Or(qc.efSearch, s.cfg.hnsw.efSearch), q.Filter)
+	if err == nil && len(best) < min(q.TopK, sp.len()) && !q.Filter.IsZero() {
+		// The graph found fewer matches than asked for: there may be
+		// more, and the scan finds them all.
+		return s.search(ctx, sp, vec, q.TopK, q.Filter)
+	}
+	return best, err
+}
+
+// exactScore is slot i's score against q as Store.scoreRange computes it.
+func (s *Store) exactScore(sp *space, q []float32, i int) float32 {
+	row := sp.vector(i)
+	switch s.cfg.metric {
+	case index.Cosine:
+		return min(max(dotRow(q, row)*sp.inv[i], -1), 1)
+	case index.DotProduct:
+		return dotRow(q, row)
+	default:
+		return -l2Row(q, row)
+	}
 }
 
 // search scores every record of sp against q (normalised under Cosine) and
