@@ -644,7 +644,7 @@ func (b *bench) synthetic(ctx context.Context) error {
 	cfg := b.cfg
 	whats := []string{"2-core build speedup, synthetic", "memory per vector float32 mode, synthetic",
 		"memory per vector int8 mode, synthetic", "reopen of the persisted store, synthetic",
-		"QPS@0.95 vs hnswlib, synthetic L2"}
+		"QPS@0.95 vs hnswlib, synthetic L2", "single-thread build vs hnswlib, synthetic L2"}
 	if cfg.synthetic <= 0 {
 		fmt.Fprintln(b.out, "\nB. Synthetic set skipped (-synthetic 0).")
 		b.skipAll("-synthetic 0", whats...)
@@ -774,8 +774,11 @@ func (b *bench) synthetic(ctx context.Context) error {
 	b.checks = append(b.checks, check{what: "reopen of the persisted store, synthetic", measured: fmt.Sprintf("%.2fs", reopen), target: fmt.Sprintf("<= %.2g s%s", target, scaled), ok: reopen <= target})
 	if hl != nil {
 		b.qpsCheck("QPS@0.95 vs hnswlib, synthetic L2", sw, hl.Sweep)
+		r := build1 / hl.Build
+		b.checks = append(b.checks, check{what: "single-thread build vs hnswlib, synthetic L2",
+			measured: fmt.Sprintf("%.2fx (%.1fs vs %.1fs)", r, build1, hl.Build), target: "<= 1.0x", ok: r <= 1.0})
 	} else {
-		b.skipAll(b.peerWhy, whats[4])
+		b.skipAll(b.peerWhy, whats[4:]...)
 	}
 	return nil
 }

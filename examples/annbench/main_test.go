@@ -35,7 +35,7 @@ func TestSynthetic(t *testing.T) {
 	assert.Contains(t, text, "check: reopen of the persisted store, synthetic ")
 	assert.Contains(t, text, "check: QPS@0.95 vs hnswlib, fashion L2 skipped (-fashion \"\")")
 	assert.Contains(t, text, "check: QPS@0.95 vs hnswlib, synthetic L2 skipped (-peers=false)")
-	assert.Equal(t, 12, strings.Count(text, "\ncheck: "), text)
+	assert.Equal(t, 13, strings.Count(text, "\ncheck: "), text)
 }
 
 // TestFashion runs part A briefly on the first 500 Fashion-MNIST images
