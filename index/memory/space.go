@@ -215,6 +215,19 @@ func (st *state) upsert(ns string, recs []index.Record, inv []float32) {
 		}
 		st.spaces[ns] = sp
 	}
+	if cap(sp.ids)-len(sp.ids) < len(recs) {
+		// Room for the batch at once: a bulk load into a new namespace
+		// then leaves no capacity unused, where appending record by
+		// record leaves up to a quarter of the slab (append grows large
+		// slices by 1.25×).
+		n := len(recs)
+		sp.ids = slices.Grow(sp.ids, n)
+		sp.meta = slices.Grow(sp.meta, n)
+		sp.vecs = slices.Grow(sp.vecs, n*sp.dim)
+		if sp.inv != nil {
+			sp.inv = slices.Grow(sp.inv, n)
+		}
+	}
 	for i, r := range recs {
 		var x float32
 		if inv != nil {
