@@ -12,10 +12,14 @@
 //   - distance.go: squared Euclidean distances ([SquaredL2],
 //     [SquaredL2x8], [SquaredL2Rows]).
 //   - kernels_amd64.go: the AVX2/FMA assembly behind [Dot8], [DotRows],
-//     [SquaredL2x8], [SquaredL2Rows], [DotU8] and [DotU8Rows]
-//     (kernels_amd64.s, generated with avo by _asm; Go in kernels_other.go
+//     [SquaredL2x8], [SquaredL2Rows], [DotU8], [DotU8Rows] and the gather
+//     kernels (kernels_amd64.s, generated with avo by _asm; Go in kernels_other.go
 //     elsewhere and with the purego build tag), checked against the Go
 //     loops and benchmarked side by side in kernels_test.go.
+//   - gather.go: the distance kernels over scattered rows of a slab, named
+//     by their indices, for graph searches ([DotGather],
+//     [SquaredL2Gather], [DotU8Gather]); the assembly prefetches the next
+//     row while it scores the current one.
 //   - axpy.go: scaled additions dst += s·x and their matrix-vector forms
 //     ([AddScaled], [AddScaledRows], [AddScaledSquaredRows],
 //     [Lerp]).

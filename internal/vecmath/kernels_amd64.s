@@ -444,3 +444,314 @@ done_r:
 end:
 	VZEROUPPER
 	RET
+
+// func dotGatherAsm(q []float32, slab []float32, ids []int32, out []float32, lines int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·dotGatherAsm(SB), NOSPLIT, $0-104
+	MOVQ q_base+0(FP), AX
+	MOVQ q_len+8(FP), CX
+	MOVQ slab_base+24(FP), DX
+	MOVQ ids_base+48(FP), BX
+	MOVQ ids_len+56(FP), SI
+	MOVQ out_base+72(FP), DI
+	MOVQ lines+96(FP), R8
+	MOVQ CX, R9
+	SHLQ $0x02, R9
+
+row_g:
+	TESTQ   SI, SI
+	JZ      end_g
+	CMPQ    SI, $0x01
+	JE      score_g
+	MOVLQZX 4(BX), R10
+	IMULQ   R9, R10
+	ADDQ    DX, R10
+	MOVQ    R8, R11
+
+prefetch_g:
+	TESTQ      R11, R11
+	JZ         score_g
+	PREFETCHT0 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R11
+	JMP        prefetch_g
+
+score_g:
+	MOVLQZX (BX), R11
+	IMULQ   R9, R11
+	ADDQ    DX, R11
+	MOVQ    AX, R10
+	MOVQ    CX, R12
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+
+loop32_g:
+	CMPQ        R12, $0x20
+	JL          loop8_g
+	VMOVUPS     (R10), Y4
+	VFMADD231PS (R11), Y4, Y0
+	VMOVUPS     32(R10), Y4
+	VFMADD231PS 32(R11), Y4, Y1
+	VMOVUPS     64(R10), Y4
+	VFMADD231PS 64(R11), Y4, Y2
+	VMOVUPS     96(R10), Y4
+	VFMADD231PS 96(R11), Y4, Y3
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x20, R12
+	JMP         loop32_g
+
+loop8_g:
+	CMPQ        R12, $0x08
+	JL          reduce_g
+	VMOVUPS     (R10), Y4
+	VFMADD231PS (R11), Y4, Y0
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R11
+	SUBQ        $0x08, R12
+	JMP         loop8_g
+
+reduce_g:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+
+tail_g:
+	TESTQ       R12, R12
+	JZ          done_g
+	VMOVSS      (R10), X1
+	VFMADD231SS (R11), X1, X0
+	ADDQ        $0x04, R10
+	ADDQ        $0x04, R11
+	DECQ        R12
+	JMP         tail_g
+
+done_g:
+	VMOVSS X0, (DI)
+	ADDQ   $0x04, DI
+	ADDQ   $0x04, BX
+	DECQ   SI
+	JMP    row_g
+
+end_g:
+	VZEROUPPER
+	RET
+
+// func squaredL2GatherAsm(q []float32, slab []float32, ids []int32, out []float32, lines int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·squaredL2GatherAsm(SB), NOSPLIT, $0-104
+	MOVQ q_base+0(FP), AX
+	MOVQ q_len+8(FP), CX
+	MOVQ slab_base+24(FP), DX
+	MOVQ ids_base+48(FP), BX
+	MOVQ ids_len+56(FP), SI
+	MOVQ out_base+72(FP), DI
+	MOVQ lines+96(FP), R8
+	MOVQ CX, R9
+	SHLQ $0x02, R9
+
+row_g:
+	TESTQ   SI, SI
+	JZ      end_g
+	CMPQ    SI, $0x01
+	JE      score_g
+	MOVLQZX 4(BX), R10
+	IMULQ   R9, R10
+	ADDQ    DX, R10
+	MOVQ    R8, R11
+
+prefetch_g:
+	TESTQ      R11, R11
+	JZ         score_g
+	PREFETCHT0 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R11
+	JMP        prefetch_g
+
+score_g:
+	MOVLQZX (BX), R11
+	IMULQ   R9, R11
+	ADDQ    DX, R11
+	MOVQ    AX, R10
+	MOVQ    CX, R12
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+
+loop32_g:
+	CMPQ        R12, $0x20
+	JL          loop8_g
+	VMOVUPS     (R10), Y4
+	VSUBPS      (R11), Y4, Y4
+	VFMADD231PS Y4, Y4, Y0
+	VMOVUPS     32(R10), Y4
+	VSUBPS      32(R11), Y4, Y4
+	VFMADD231PS Y4, Y4, Y1
+	VMOVUPS     64(R10), Y4
+	VSUBPS      64(R11), Y4, Y4
+	VFMADD231PS Y4, Y4, Y2
+	VMOVUPS     96(R10), Y4
+	VSUBPS      96(R11), Y4, Y4
+	VFMADD231PS Y4, Y4, Y3
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000080, R11
+	SUBQ        $0x20, R12
+	JMP         loop32_g
+
+loop8_g:
+	CMPQ        R12, $0x08
+	JL          reduce_g
+	VMOVUPS     (R10), Y4
+	VSUBPS      (R11), Y4, Y4
+	VFMADD231PS Y4, Y4, Y0
+	ADDQ        $0x20, R10
+	ADDQ        $0x20, R11
+	SUBQ        $0x08, R12
+	JMP         loop8_g
+
+reduce_g:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+
+tail_g:
+	TESTQ       R12, R12
+	JZ          done_g
+	VMOVSS      (R10), X1
+	VSUBSS      (R11), X1, X1
+	VFMADD231SS X1, X1, X0
+	ADDQ        $0x04, R10
+	ADDQ        $0x04, R11
+	DECQ        R12
+	JMP         tail_g
+
+done_g:
+	VMOVSS X0, (DI)
+	ADDQ   $0x04, DI
+	ADDQ   $0x04, BX
+	DECQ   SI
+	JMP    row_g
+
+end_g:
+	VZEROUPPER
+	RET
+
+// func dotU8GatherAsm(q []float32, codes []uint8, ids []int32, out []float32, lines int)
+// Requires: AVX, AVX2, FMA3, MMX+
+TEXT ·dotU8GatherAsm(SB), NOSPLIT, $0-104
+	MOVQ q_base+0(FP), AX
+	MOVQ q_len+8(FP), CX
+	MOVQ codes_base+24(FP), DX
+	MOVQ ids_base+48(FP), BX
+	MOVQ ids_len+56(FP), SI
+	MOVQ out_base+72(FP), DI
+	MOVQ lines+96(FP), R8
+	MOVQ CX, R9
+
+row_g:
+	TESTQ   SI, SI
+	JZ      end_g
+	CMPQ    SI, $0x01
+	JE      score_g
+	MOVLQZX 4(BX), R10
+	IMULQ   R9, R10
+	ADDQ    DX, R10
+	MOVQ    R8, R11
+
+prefetch_g:
+	TESTQ      R11, R11
+	JZ         score_g
+	PREFETCHT0 (R10)
+	ADDQ       $0x40, R10
+	DECQ       R11
+	JMP        prefetch_g
+
+score_g:
+	MOVLQZX (BX), R11
+	IMULQ   R9, R11
+	ADDQ    DX, R11
+	MOVQ    AX, R10
+	MOVQ    CX, R12
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+
+loop32_g:
+	CMPQ        R12, $0x20
+	JL          loop8_g
+	VPMOVZXBD   (R11), Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS (R10), Y4, Y0
+	VPMOVZXBD   8(R11), Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS 32(R10), Y4, Y1
+	VPMOVZXBD   16(R11), Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS 64(R10), Y4, Y2
+	VPMOVZXBD   24(R11), Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS 96(R10), Y4, Y3
+	ADDQ        $0x00000080, R10
+	ADDQ        $0x00000020, R11
+	SUBQ        $0x20, R12
+	JMP         loop32_g
+
+loop8_g:
+	CMPQ        R12, $0x08
+	JL          reduce_g
+	VPMOVZXBD   (R11), Y4
+	VCVTDQ2PS   Y4, Y4
+	VFMADD231PS (R10), Y4, Y0
+	ADDQ        $0x20, R10
+	ADDQ        $0x08, R11
+	SUBQ        $0x08, R12
+	JMP         loop8_g
+
+reduce_g:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+
+tail_g:
+	TESTQ       R12, R12
+	JZ          done_g
+	MOVBLZX     (R11), R13
+	VCVTSI2SSL  R13, X5, X5
+	VFMADD231SS (R10), X5, X0
+	ADDQ        $0x04, R10
+	ADDQ        $0x01, R11
+	DECQ        R12
+	JMP         tail_g
+
+done_g:
+	VMOVSS X0, (DI)
+	ADDQ   $0x04, DI
+	ADDQ   $0x04, BX
+	DECQ   SI
+	JMP    row_g
+
+end_g:
+	VZEROUPPER
+	RET

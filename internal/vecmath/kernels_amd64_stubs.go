@@ -24,3 +24,18 @@ func squaredL2RowsAsm(q []float32, rows []float32, out []float32)
 // dotU8RowsAsm sets out[i] = dotU8Asm(q, codes[i·len(q):]) for every i < len(out);
 // codes must hold at least len(out)·len(q) bytes.
 func dotU8RowsAsm(q []float32, codes []uint8, out []float32)
+
+// dotGatherAsm sets out[i] = dotAsm(q, slab[ids[i]·len(q):]) for every i < len(ids),
+// prefetching the first lines cache lines of row ids[i+1] first; len(out) must be at
+// least len(ids), and every row ids[i] must lie within slab.
+func dotGatherAsm(q []float32, slab []float32, ids []int32, out []float32, lines int)
+
+// squaredL2GatherAsm sets out[i] = squaredL2Asm(q, slab[ids[i]·len(q):]) for every i < len(ids),
+// prefetching the first lines cache lines of row ids[i+1] first; len(out) must be at
+// least len(ids), and every row ids[i] must lie within slab.
+func squaredL2GatherAsm(q []float32, slab []float32, ids []int32, out []float32, lines int)
+
+// dotU8GatherAsm sets out[i] = dotU8Asm(q, codes[ids[i]·len(q):]) for every i < len(ids),
+// prefetching the first lines cache lines of row ids[i+1] first; len(out) must be at
+// least len(ids), and every row ids[i] must lie within codes.
+func dotU8GatherAsm(q []float32, codes []uint8, ids []int32, out []float32, lines int)

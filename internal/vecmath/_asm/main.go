@@ -67,6 +67,19 @@ func main() {
 		"dotU8RowsAsm sets out[i] = dotU8Asm(q, codes[i·len(q):]) for every i < len(out);",
 		"codes must hold at least len(out)·len(q) bytes.")
 
+	gather("dotGatherAsm", dot, "func(q, slab []float32, ids []int32, out []float32, lines int)",
+		"dotGatherAsm sets out[i] = dotAsm(q, slab[ids[i]·len(q):]) for every i < len(ids),",
+		"prefetching the first lines cache lines of row ids[i+1] first; len(out) must be at",
+		"least len(ids), and every row ids[i] must lie within slab.")
+	gather("squaredL2GatherAsm", squared, "func(q, slab []float32, ids []int32, out []float32, lines int)",
+		"squaredL2GatherAsm sets out[i] = squaredL2Asm(q, slab[ids[i]·len(q):]) for every i < len(ids),",
+		"prefetching the first lines cache lines of row ids[i+1] first; len(out) must be at",
+		"least len(ids), and every row ids[i] must lie within slab.")
+	gather("dotU8GatherAsm", dotU8, "func(q []float32, codes []uint8, ids []int32, out []float32, lines int)",
+		"dotU8GatherAsm sets out[i] = dotU8Asm(q, codes[ids[i]·len(q):]) for every i < len(ids),",
+		"prefetching the first lines cache lines of row ids[i+1] first; len(out) must be at",
+		"least len(ids), and every row ids[i] must lie within codes.")
+
 	Generate()
 }
 
@@ -111,6 +124,67 @@ func rows(name string, k kind, sig string, doc ...string) {
 	JMP(LabelRef("row"))
 
 	Label("end")
+	VZEROUPPER()
+	RET()
+}
+
+// gather emits a kernel of q against the rows ids[0], ids[1], … of a slab,
+// for graph searches, whose rows are scattered: before scoring row ids[i]
+// it prefetches (PREFETCHT0) the first lines cache lines of row ids[i+1],
+// so that the memory fetches that row while this one is scored, as
+// hnswlib's searchBaseLayerST does with _mm_prefetch. Each row runs exactly
+// the instructions of the pair kernel, so its result is bit for bit the
+// pair kernel's. The ids must be non-negative (they are zero-extended) and
+// in range: the Go caller checks them.
+func gather(name string, k kind, sig string, doc ...string) {
+	TEXT(name, NOSPLIT, sig)
+	Doc(doc...)
+	q := Load(ParamIndex(0).Base(), GP64())
+	d := Load(ParamIndex(0).Len(), GP64())
+	slab := Load(ParamIndex(1).Base(), GP64())
+	ids := Load(ParamIndex(2).Base(), GP64())
+	left := Load(ParamIndex(2).Len(), GP64())
+	out := Load(ParamIndex(3).Base(), GP64())
+	lines := Load(ParamIndex(4), GP64())
+	stride := GP64() // bytes per row
+	MOVQ(d, stride)
+	if k.bstride() == 4 {
+		SHLQ(U8(2), stride)
+	}
+
+	Label("row_g")
+	TESTQ(left, left)
+	JZ(LabelRef("end_g"))
+	CMPQ(left, U8(1))
+	JE(LabelRef("score_g")) // no next row
+	next, c := GP64(), GP64()
+	MOVLQZX(Mem{Base: ids, Disp: 4}, next)
+	IMULQ(stride, next)
+	ADDQ(slab, next)
+	MOVQ(lines, c)
+	Label("prefetch_g")
+	TESTQ(c, c)
+	JZ(LabelRef("score_g"))
+	PREFETCHT0(Mem{Base: next})
+	ADDQ(U8(64), next)
+	DECQ(c)
+	JMP(LabelRef("prefetch_g"))
+
+	Label("score_g")
+	a, b, n := GP64(), GP64(), GP64()
+	MOVLQZX(Mem{Base: ids}, b)
+	IMULQ(stride, b)
+	ADDQ(slab, b)
+	MOVQ(q, a)
+	MOVQ(d, n)
+	s := body(k, a, b, n, "_g")
+	VMOVSS(s, Mem{Base: out})
+	ADDQ(U8(4), out)
+	ADDQ(U8(4), ids)
+	DECQ(left)
+	JMP(LabelRef("row_g"))
+
+	Label("end_g")
 	VZEROUPPER()
 	RET()
 }
