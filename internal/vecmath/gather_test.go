@@ -130,7 +130,7 @@ func TestGatherPanicsOnBadInput(t *testing.T) {
 // Dot8 per id; lines=0, the assembly gather without prefetch; lines=n, with
 // the first n cache lines of the next row prefetched (all of them for the
 // largest n); DotGather, the exported kernel, and check, its check of the
-// ids alone.
+// ids alone; u8pairs and DotU8Gather, the same two for uint8 codes.
 func BenchmarkGather(b *testing.B) {
 	const (
 		slabBytes = 256 << 20
@@ -169,6 +169,26 @@ func BenchmarkGather(b *testing.B) {
 		ways = append(ways,
 			way{"DotGather", func(ids []int32) { DotGather(q, slab, ids, out) }},
 			way{"check", func(ids []int32) { checkGather(d, len(slab), ids, len(out)) }})
+		// uint8 codes: a slab as large, so rows of a quarter of the size
+		// and 4× as many of them (ids scaled up to reach them all).
+		codes := make([]uint8, slabBytes)
+		for j := range codes {
+			codes[j] = uint8(j % 251)
+		}
+		ways = append(ways,
+			way{"u8pairs", func(ids []int32) {
+				for i, id := range ids {
+					r := (4*int(id) + i%4) * d
+					out[i] = DotU8(q, codes[r:r+d])
+				}
+			}},
+			way{"DotU8Gather", func(ids []int32) {
+				var u8ids [perCall]int32
+				for i, id := range ids {
+					u8ids[i] = 4*id + int32(i%4)
+				}
+				DotU8Gather(q, codes, u8ids[:len(ids)], out)
+			}})
 		b.Run(fmt.Sprintf("d=%d", d), func(b *testing.B) {
 			spent := make([][]time.Duration, len(ways))
 			at := 0
