@@ -94,9 +94,9 @@ func checkGather(d, n int, ids []int32, outLen int) {
 // (The uint8 rows, from a slab as large and with 4× as many rows, in a
 // later run where DotGather measured 0.72, 0.85, 0.76 and 0.77.)
 // One, two and four lines are alike (within 2 %); the whole row gains
-// little at d=256 and nothing at d=784, where its many prefetches queue up
-// ahead of the row being scored. Prefetching two rows ahead (ids[i+2])
-// measured no better than one in a noisier run, so the kernels stay with
-// hnswlib's one. DotGather's check of the ids costs about 0.5 ns a row (32 ids a
-// call), under 1 %.
+// little at d=256 and nothing at d=784 (presumably its many prefetches
+// queue up ahead of the row being scored). Prefetching two rows ahead
+// (ids[i+2]) measured no better than one in a noisier run, so the kernels
+// stay with hnswlib's one. DotGather's check of the ids costs about 0.5 ns
+// a row (32 ids a call), under 1 %.
 func gatherLines(rowBytes int) int { return min(2, (rowBytes+63)/64) }
