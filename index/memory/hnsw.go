@@ -146,11 +146,34 @@ func (g *hnsw) score(p *gquery, n int32) float32 {
 	return g.exact(p.v, n)
 }
 
-// scoreMany appends to out the scores of q against nodes ns, as score gives
-// them, and returns out.
+// scoreMany returns in out (grown as needed) the scores of q against nodes
+// ns, as score gives them. The gather kernels prefetch the next node's
+// vector while scoring one, which hides much of the cost of reading rows
+// scattered across the slab.
 func (g *hnsw) scoreMany(p *gquery, ns []int32, out []float32) []float32 {
-	for _, n := range ns {
-		out = append(out, g.score(p, n))
+	out = slices.Grow(out[:0], len(ns))[:len(ns)]
+	switch {
+	case g.sq != nil:
+		vecmath.DotU8Gather(p.qs, g.sq.codes, ns, out)
+		for i, n := range ns {
+			d := p.base + out[i]
+			if g.metric == index.Euclidean {
+				d = -(p.norm2 - 2*d + g.sq.norm2[n])
+			}
+			out[i] = d
+		}
+	case g.metric == index.Euclidean:
+		vecmath.SquaredL2Gather(p.v, g.sp.vecs, ns, out)
+		for i := range out {
+			out[i] = -out[i]
+		}
+	default:
+		vecmath.DotGather(p.v, g.sp.vecs, ns, out)
+		if g.metric == index.Cosine {
+			for i, n := range ns {
+				out[i] *= g.sp.inv[n]
+			}
+		}
 	}
 	return out
 }
@@ -467,7 +490,7 @@ func (g *hnsw) searchLayer(q *gquery, ep []cand, ef, l int, w *worker, accept fu
 			}
 		}
 		w.ids = ids
-		scores := g.scoreMany(q, ids, w.scores[:0])
+		scores := g.scoreMany(q, ids, w.scores)
 		w.scores = scores
 		for i, nb := range ids {
 			s := scores[i]
