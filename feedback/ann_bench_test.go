@@ -224,7 +224,7 @@ type annRoundStats struct {
 // candidate-recall) and, for the graph, the share of each round's results
 // that the exact run also showed (overlap). The table is logged with -v.
 // It needs SHOAL_ANN_BENCH=1; a pool of 1M × 256 takes about 3 GiB and a
-// long graph build (over 6 minutes for 100k on 2 busy cores):
+// long graph build (on 2 shared cores: 1–6 minutes for 100k, 12 for 1M):
 //
 //	SHOAL_ANN_BENCH=1 SHOAL_ANN_BENCH_N=100000 go test -v -run '^$' -bench ANNRound -benchtime 3x -timeout 2h ./feedback
 func BenchmarkANNRound(b *testing.B) {

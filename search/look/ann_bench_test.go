@@ -137,7 +137,10 @@ func (c *countingStore) Query(ctx context.Context, q index.Query) ([]index.Match
 // store and on the store with an HNSW graph, and look's in-memory exact
 // method for reference (neighbours within the sample only). It reports
 // the time per item and, for the graph, recall@10 against the exact
-// store's neighbours. It needs SHOAL_ANN_BENCH=1:
+// store's neighbours. The table is logged with -v. It needs
+// SHOAL_ANN_BENCH=1; the graph build takes minutes (1–6 for 100k on 2
+// shared cores, 12 for 1M), and at 1M each exact store query about 65 ms,
+// so sample fewer items there (SHOAL_ANN_BENCH_SAMPLE=1000):
 //
 //	SHOAL_ANN_BENCH=1 SHOAL_ANN_BENCH_N=100000 go test -run '^$' -bench ANNNeighbors -benchtime 1x -timeout 2h ./search/look
 func BenchmarkANNNeighbors(b *testing.B) {
