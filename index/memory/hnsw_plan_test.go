@@ -162,3 +162,28 @@ func TestParallelBuild(t *testing.T) {
 	assert.GreaterOrEqual(t, recall[2], 0.95)
 	assert.GreaterOrEqual(t, recall[2], recall[1]-0.02)
 }
+
+// TestQueryOptionsValidation: bad per-query options are errors naming them.
+func TestQueryOptionsValidation(t *testing.T) {
+	s, err := New(WithHNSW(0, 0, 0))
+	require.NoError(t, err)
+	require.NoError(t, s.Upsert(t.Context(), "ns", graphRecords(1, 3, 4, "r")))
+	q := index.Query{Namespace: "ns", Vector: []float32{1, 2, 3, 4}, TopK: 2}
+	for _, c := range []struct {
+		opt  QueryOption
+		want string
+	}{
+		{WithEfSearch(0), "memory.WithEfSearch(0): want at least 1"},
+		{WithEfSearch(-5), "memory.WithEfSearch(-5)"},
+		{nil, "memory query option 0 is nil"},
+	} {
+		_, err := s.QueryWith(t.Context(), q, c.opt)
+		require.ErrorIs(t, err, index.ErrInvalidArgument)
+		assert.ErrorContains(t, err, c.want)
+		_, err = s.QueryBatch(t.Context(), []index.Query{q}, c.opt)
+		assert.ErrorIs(t, err, index.ErrInvalidArgument)
+	}
+	got, err := s.QueryWith(t.Context(), q, WithEfSearch(1)) // raised to TopK
+	require.NoError(t, err)
+	assert.Len(t, got, 2)
+}

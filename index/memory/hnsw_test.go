@@ -68,6 +68,10 @@ func TestWithHNSWBadArgs(t *testing.T) {
 		{"MNegative", []memory.Option{memory.WithHNSW(-3, 0, 0)}, "memory.WithHNSW: m -3"},
 		{"EfConstructionNegative", []memory.Option{memory.WithHNSW(0, -1, 0)}, "efConstruction -1"},
 		{"EfSearchNegative", []memory.Option{memory.WithHNSW(0, 0, -1)}, "efSearch -1"},
+		{"MTooLarge", []memory.Option{memory.WithHNSW(513, 0, 0)}, "memory.WithHNSW: m 513, want at most 512"},
+		{"EfConstructionBelowM", []memory.Option{memory.WithHNSW(32, 16, 0)}, "efConstruction 16 is less than m 32"},
+		{"EfConstructionBelowDefaultM", []memory.Option{memory.WithHNSW(0, 8, 0)}, "efConstruction 8 is less than m 16"},
+		{"Int8WithoutHNSW", []memory.Option{memory.WithHNSWInt8()}, "memory.WithHNSWInt8 applies to a store with memory.WithHNSW"},
 		{"ThresholdNegative", []memory.Option{memory.WithHNSW(0, 0, 0), memory.WithHNSWThreshold(-1)}, "memory.WithHNSWThreshold(-1)"},
 		{"ThresholdWithoutHNSW", []memory.Option{memory.WithHNSWThreshold(5)}, "memory.WithHNSWThreshold applies to a store with memory.WithHNSW"},
 	}

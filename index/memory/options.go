@@ -198,14 +198,19 @@ func WithParallelThreshold(records int) Option {
 	}
 }
 
+// maxHNSWM bounds m: 512 neighbours a node (1,024 at level 0) is far past
+// any useful graph (hnswlib's guidance is 2–100) and keeps a node's links
+// within 4 KiB.
+const maxHNSWM = 512
+
 // WithHNSW turns on approximate search: each namespace of at least
 // [WithHNSWThreshold] records ([DefaultHNSWThreshold], 10,000) gets an HNSW
 // graph (hierarchical navigable small world), built as records are upserted
 // (a bulk Upsert on [WithParallelism] goroutines), and a query walks it
 // instead of scanning every record. m is the number of neighbours per node
-// (twice as many on the lowest level; default [DefaultHNSWM], 16),
-// efConstruction the beam width of inserts (default
-// [DefaultHNSWEfConstruction], 200; raised to m when smaller) and efSearch
+// (twice as many on the lowest level; default [DefaultHNSWM], 16; 2 to
+// 512), efConstruction the beam width of inserts (default
+// [DefaultHNSWEfConstruction], 200; at least m) and efSearch
 // that of queries (default [DefaultHNSWEfSearch]; a query with a larger
 // TopK uses TopK, and [WithEfSearch] sets it per query); 0 means the
 // default. Larger values find more of the true nearest records at the cost
@@ -230,9 +235,13 @@ func WithHNSW(m, efConstruction, efSearch int) Option {
 			return invalid("memory.WithHNSW: efConstruction %d, want 0 (default) or more", efConstruction)
 		case efSearch < 0:
 			return invalid("memory.WithHNSW: efSearch %d, want 0 (default) or more", efSearch)
+		case m > maxHNSWM:
+			return invalid("memory.WithHNSW: m %d, want at most %d", m, maxHNSWM)
+		case efConstruction > 0 && efConstruction < cmp.Or(m, DefaultHNSWM):
+			return invalid("memory.WithHNSW: efConstruction %d is less than m %d: an insert could not find m neighbours", efConstruction, cmp.Or(m, DefaultHNSWM))
 		}
 		c.hnsw.m = cmp.Or(m, DefaultHNSWM)
-		c.hnsw.efConstruction = max(cmp.Or(efConstruction, DefaultHNSWEfConstruction), c.hnsw.m)
+		c.hnsw.efConstruction = cmp.Or(efConstruction, max(DefaultHNSWEfConstruction, c.hnsw.m))
 		c.hnsw.efSearch = cmp.Or(efSearch, DefaultHNSWEfSearch)
 		return nil
 	}
