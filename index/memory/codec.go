@@ -169,9 +169,7 @@ func appendPayload(b []byte, e *entry) []byte {
 		b = binary.AppendUvarint(b, uint64(len(e.recs)))
 		for _, r := range e.recs {
 			b = appendString(b, r.ID)
-			for _, x := range r.Vector {
-				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-			}
+			b = appendFloats(b, r.Vector)
 			b = appendMetadata(b, r.Metadata)
 		}
 	case opDelete:
@@ -184,6 +182,21 @@ func appendPayload(b []byte, e *entry) []byte {
 		b = binary.AppendUvarint(b, e.records)
 	}
 	return b
+}
+
+// appendFloats appends v as little-endian float32 bits.
+func appendFloats(b []byte, v []float32) []byte {
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
+// getFloats fills v from raw, 4·len(v) bytes that appendFloats wrote.
+func getFloats(v []float32, raw []byte) {
+	for j := range v {
+		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+	}
 }
 
 func appendString(b []byte, s string) []byte {
@@ -398,9 +411,7 @@ func (d *decoder) upsertBody(e *entry) {
 			return
 		}
 		v := backing[i*e.dim : (i+1)*e.dim : (i+1)*e.dim]
-		for j := range v {
-			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
-		}
+		getFloats(v, raw)
 		if j := vecmath.Finite(v); j >= 0 {
 			d.fail("record %q: vector element %d is %v", r.ID, j, v[j])
 			return

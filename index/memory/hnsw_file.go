@@ -26,6 +26,7 @@ import (
 	"slices"
 
 	"github.com/shoalhq/shoal/index"
+	"github.com/shoalhq/shoal/internal/vecmath"
 )
 
 // graphVersion is the layout of graph entries this build writes and reads.
@@ -331,22 +332,17 @@ func (sp *space) insertTombstones(metric index.Metric, tombs []int, vecs [][]flo
 	return nil
 }
 
-func appendFloats(b []byte, v []float32) []byte {
-	for _, x := range v {
-		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-	}
-	return b
-}
-
-// floats reads n float32s.
+// floats reads n finite float32s.
 func (d *decoder) floats(n int) []float32 {
 	p := d.bytes(4 * n)
 	if p == nil {
 		return nil
 	}
 	v := make([]float32, n)
-	for j := range v {
-		v[j] = math.Float32frombits(binary.LittleEndian.Uint32(p[4*j:]))
+	getFloats(v, p)
+	if j := vecmath.Finite(v); j >= 0 {
+		d.fail("element %d is %v", j, v[j])
+		return nil
 	}
 	return v
 }
